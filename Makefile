@@ -1,0 +1,56 @@
+# Everything bootstraps itself: a fresh machine with python3 (3.10+) and make needs nothing else.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+RUNTIME_DIR := $(VENV)/lambda-runtime
+RUNTIME_STAMP := $(RUNTIME_DIR)/.installed
+
+.PHONY: demo test check lint typecheck bench venv clean layer
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# The Python runtime the emulator runs functions on: awslambdaric and boto3 only, like Lambda's own
+# python3.x image. Kept apart from the dev venv so a function sees what it would see in Lambda.
+$(RUNTIME_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet --target $(RUNTIME_DIR) --only-binary=:all: awslambdaric==4.2.2 boto3
+	touch $(RUNTIME_STAMP)
+
+# Third-party packages that functions under test bring themselves, as Lambda layers (python/ inside),
+# exactly as users ship them: the OpenTelemetry SDK, aws-lambda-powertools and the Thundra agent.
+LAYERS_DIR := $(VENV)/layers
+LAYERS_STAMP := $(LAYERS_DIR)/.installed
+$(LAYERS_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet --target $(LAYERS_DIR)/otel-sdk/python opentelemetry-sdk opentelemetry-exporter-otlp-proto-http
+	$(PY) -m pip install --quiet --target $(LAYERS_DIR)/powertools/python aws-lambda-powertools
+	$(PY) -m pip install --quiet --target $(LAYERS_DIR)/thundra/python thundra==2.7.4
+	touch $(LAYERS_STAMP)
+
+venv: $(STAMP) $(RUNTIME_STAMP) $(LAYERS_STAMP)
+	bash scripts/setup-system.sh
+
+demo: venv
+	$(PY) -m zerolag.cli.main demo
+
+test: venv
+	bash scripts/check
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks examples
+	$(VENV)/bin/ruff format --check src tests benchmarks examples
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+bench: venv
+	$(PY) benchmarks/run.py
+
+layer: $(STAMP)
+	$(PY) -m zerolag.cli.main layer build --out dist/zerolag-layer.zip
+
+clean:
+	rm -rf $(VENV) dist .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# System packages the tests need that PyPI cannot give: Debian's chromium and chromedriver for the
+# viewer's browser tests, and the OpenTelemetry JS SDK from npm for the Node.js end-to-end test.
+# Idempotent and quiet when everything is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  else
+    echo "setup-system: chromium not installed and apt-get unavailable; browser tests will be skipped" >&2
+  fi
+fi
+if [ -f tests/node/package.json ] && [ ! -d tests/node/node_modules ] && command -v npm >/dev/null 2>&1; then
+  (cd tests/node && npm install --silent --no-audit --no-fund >/dev/null)
+fi

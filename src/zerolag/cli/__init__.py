@@ -1,0 +1,1 @@
+"""The ``zerolag`` command line: thin commands over the components. Only ``cli`` wires components together."""

@@ -1,0 +1,108 @@
+"""``zerolag layer``: build, verify and publish the Lambda layer (thin commands over ``zerolag.layer``)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+DEFAULT_OUT = Path("dist") / "zerolag-layer.zip"
+
+
+@click.group()
+def layer() -> None:
+    """Build, verify and publish the zerolag Lambda layer."""
+
+
+@layer.command()
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_OUT, show_default=True
+)
+@click.option(
+    "--compile",
+    "compile_",
+    is_flag=True,
+    help="Ship byte-compiled .pyc (unchecked-hash) for a faster cold start on a runtime of the same version.",
+)
+@click.option(
+    "--python",
+    default=sys.executable,
+    show_default="this interpreter",
+    help="Interpreter that byte-compiles with --compile: use the Lambda runtime's version (e.g. python3.12).",
+)
+def build(out: Path, compile_: bool, python: str) -> None:
+    """Build the layer zip from this source tree."""
+    from zerolag.layer.build import LayerBuildError, build_layer
+
+    try:
+        path = build_layer(out, compile_with=python if compile_ else None)
+    except LayerBuildError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{path} ({path.stat().st_size / 1024:.1f} KiB)")
+
+
+@layer.command()
+@click.argument("zip_path", metavar="ZIP", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--no-run", is_flag=True, help="Check the structure only; do not run the layer in the emulator."
+)
+@click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds allowed for the run.")
+def verify(zip_path: Path, no_run: bool, timeout: float) -> None:
+    """Check a layer zip's structure and run it in the emulator with a tiny handler."""
+    from zerolag.layer.verify import verify_layer
+
+    report = verify_layer(zip_path, run=not no_run, timeout=timeout)
+    for check in report.checks:
+        mark = "ok  " if check.ok else "FAIL"
+        detail = f"  ({check.detail})" if check.detail else ""
+        click.echo(f"{mark} {check.name}{detail}")
+    if not report.ok:
+        raise click.ClickException(f"{zip_path}: {report.failures} check(s) failed")
+    click.echo(f"{zip_path}: all {len(report.checks)} checks passed")
+
+
+@layer.command()
+@click.option("--name", required=True, help="Layer name.")
+@click.option("--region", required=True, help="AWS region to publish in.")
+@click.option(
+    "--arch",
+    "architectures",
+    multiple=True,
+    type=click.Choice(["x86_64", "arm64"]),
+    help="Compatible architecture (repeatable; default both: the layer is pure Python and sh).",
+)
+@click.option(
+    "--runtimes", "runtimes", multiple=True, help="Compatible runtime (repeatable), e.g. python3.12."
+)
+@click.option(
+    "--zip",
+    "zip_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Layer zip to publish (default: build one from this source tree).",
+)
+@click.option("--description", default=None, help="Layer version description.")
+def publish(
+    *,
+    name: str,
+    region: str,
+    architectures: tuple[str, ...],
+    runtimes: tuple[str, ...],
+    zip_path: Path | None,
+    description: str | None,
+) -> None:
+    """Publish the layer with boto3 and print the layer version ARN."""
+    from zerolag.layer.publish import PublishError, publish_layer
+
+    try:
+        arn = publish_layer(
+            name=name,
+            region=region,
+            zip_path=zip_path,
+            architectures=list(architectures) or None,
+            runtimes=list(runtimes) or None,
+            description=description,
+        )
+    except PublishError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(arn)

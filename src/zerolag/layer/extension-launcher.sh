@@ -1,0 +1,82 @@
+#!/bin/sh
+# zerolag extension launcher (installed as /opt/extensions/zerolag by the layer).
+#
+# Runs `python3 -m zerolag.extension` on the runtime's own interpreter, with the layer's private package
+# directory (<layer root>/zerolag/lib) as the only PYTHONPATH entry, so the function's sys.path is never
+# touched. The layer root is found relative to this script, so it works wherever the layer is mounted.
+# Where no Python 3.10+ exists (e.g. a Node.js runtime), it reports a clear /extension/init/error with the
+# error type Extension.NoPython instead of letting Init hang or fail obscurely.
+# Only shell builtins are used on the fast path (no dirname/readlink processes).
+
+case "$0" in
+  */*) here=${0%/*} ;;
+  *) here=. ;;
+esac
+root=$(cd "$here/.." && pwd -P) || exit 1
+lib="$root/zerolag/lib"
+
+# Succeeds when $1 is a Python >= 3.10, judged by its name where that says the version, else by asking it.
+usable() {
+  case "${1##*/}" in
+    python3.1[0-9]|python3.[2-9][0-9]) return 0 ;;
+  esac
+  "$1" -S -c 'import sys; sys.exit(sys.version_info[:2] < (3, 10))' >/dev/null 2>&1
+}
+
+find_python() {
+  if [ -x /var/lang/bin/python3 ]; then
+    # A Lambda Python runtime: this is the interpreter the function runs on.
+    echo /var/lang/bin/python3
+    return 0
+  fi
+  for name in python3 python3.14 python3.13 python3.12 python3.11 python3.10; do
+    candidate=$(command -v "$name" 2>/dev/null) || continue
+    if usable "$candidate"; then
+      echo "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+
+if py=$(find_python); then
+  PYTHONPATH="$lib"
+  PYTHONDONTWRITEBYTECODE=1
+  export PYTHONPATH PYTHONDONTWRITEBYTECODE
+  exec "$py" -m zerolag.extension "$@"
+fi
+
+message="zerolag: no Python 3.10+ interpreter found (looked for /var/lang/bin/python3 and python3/python3.1x on PATH); the zerolag extension needs a Python runtime"
+echo "$message" >&2
+
+# Report the failure over the Extensions API with bash's /dev/tcp (builtins only), so Init fails with a clear
+# error type: register, then /extension/init/error.
+if [ -n "${AWS_LAMBDA_RUNTIME_API:-}" ] && command -v bash >/dev/null 2>&1; then
+  ZEROLAG_MESSAGE="$message" bash -c '
+    api=$AWS_LAMBDA_RUNTIME_API
+    post() { # path body header... ; prints the value of the Lambda-Extension-Identifier response header
+      path=$1 body=$2; shift 2
+      exec 3<>"/dev/tcp/${api%:*}/${api##*:}" || return 1
+      {
+        printf "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n" "$path" "$api"
+        printf "Content-Length: %s\r\nConnection: close\r\n" "${#body}"
+        for header in "$@"; do printf "%s\r\n" "$header"; done
+        printf "\r\n%s" "$body"
+      } >&3
+      while IFS= read -r line <&3; do
+        line=${line%$'\''\r'\''}
+        [ -z "$line" ] && break
+        case "${line,,}" in
+          lambda-extension-identifier:*) id=${line#*:}; printf "%s" "${id// /}" ;;
+        esac
+      done
+      exec 3<&-
+    }
+    id=$(post /2020-01-01/extension/register "{\"events\":[]}" "Lambda-Extension-Name: zerolag")
+    [ -n "$id" ] || exit 0
+    post /2020-01-01/extension/init/error \
+      "{\"errorMessage\":\"$ZEROLAG_MESSAGE\",\"errorType\":\"Extension.NoPython\"}" \
+      "Lambda-Extension-Identifier: $id" "Lambda-Extension-Function-Error-Type: Extension.NoPython" >/dev/null
+  '
+fi
+exit 1

@@ -1,0 +1,171 @@
+"""Run a layer in the emulator with a tiny handler and report what happened, one ``Check`` per step.
+
+The handler posts one span as OTLP/JSON to the extension's loopback receiver, and a throwaway OTLP sink on
+loopback stands in for the backend, so the run proves the whole path: the launcher finds python, the extension
+registers and receives, the invocation succeeds, and SHUTDOWN flushes the span out.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from zerolag.layer.report import Check
+
+VERIFY_SPAN_NAME = "zerolag-layer-verify"
+HANDLER_SOURCE = f'''
+import json, os, urllib.request
+
+SPAN = {{"resourceSpans": [{{"resource": {{"attributes": []}}, "scopeSpans": [{{"scope": {{"name": "verify"}},
+    "spans": [{{"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "b7ad6b7169203331",
+    "name": "{VERIFY_SPAN_NAME}", "kind": 2, "startTimeUnixNano": "1", "endTimeUnixNano": "2"}}]}}]}}]}}
+
+
+def handler(event, context):
+    port = os.environ.get("ZEROLAG_EXTENSION_PORT", "4318")
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{{port}}/v1/traces", data=json.dumps(SPAN).encode(),
+        headers={{"Content-Type": "application/json", "X-Zerolag-Request-Id": context.aws_request_id,
+                 "X-Zerolag-Final": "true"}})
+    with urllib.request.urlopen(request, timeout=5) as reply:
+        status = reply.status
+    return {{"echo": event, "receiver_status": status}}
+'''
+
+
+def free_port() -> int:
+    """A port free on loopback now (for the extension's listeners, which must not collide with others')."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class _Sink(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _SinkHandler)
+        self.bodies: list[tuple[str, bytes]] = []
+        self.lock = threading.Lock()
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _SinkHandler(BaseHTTPRequestHandler):
+    server: _Sink
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.headers.get("Content-Encoding") == "gzip":
+            import gzip
+
+            body = gzip.decompress(body)
+        with self.server.lock:
+            self.server.bodies.append((self.path, body))
+        self.send_response(200)
+        self.send_header("Content-Type", self.headers.get("Content-Type") or "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def otlp_sink() -> Iterator[_Sink]:
+    """An OTLP/HTTP backend on 127.0.0.1 that accepts and keeps everything."""
+    sink = _Sink()
+    thread = threading.Thread(target=sink.serve_forever, name="zerolag-verify-sink", daemon=True)
+    thread.start()
+    try:
+        yield sink
+    finally:
+        sink.shutdown()
+        sink.server_close()
+
+
+def _extension_states(telemetry: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        event.get("record") or {}
+        for event in telemetry
+        if event.get("type") == "platform.extension" and (event.get("record") or {}).get("name") == "zerolag"
+    ]
+
+
+def _invoke_checks(result: Any) -> list[Check]:
+    try:
+        body = result.json()
+    except ValueError:
+        body = None
+    detail = f"status {result.status}, {result.duration_ms:.1f} ms"
+    ok = result.status == "success" and isinstance(body, dict) and body.get("echo") == {"verify": True}
+    checks = [Check("invocation succeeds", ok, detail if ok else f"{detail}: {result.body[:300]!r}")]
+    receiver = body.get("receiver_status") if isinstance(body, dict) else None
+    checks.append(Check("extension receiver accepts OTLP", receiver == 200, f"HTTP {receiver}"))
+    return checks
+
+
+def _run(zip_path: Path, code_dir: Path, sink: _Sink, timeout: float) -> list[Check]:
+    from zerolag.emulator import Sandbox  # type: ignore[attr-defined,unused-ignore]
+
+    env = {
+        "ZEROLAG_OTLP_ENDPOINT": sink.endpoint,
+        "ZEROLAG_EXTENSION_PORT": str(free_port()),
+        "ZEROLAG_THUNDRA_PORT": str(free_port()),
+    }
+    sandbox = Sandbox(
+        code=str(code_dir),
+        handler="app.handler",
+        layers=[str(zip_path)],
+        env=env,
+        timeout=min(timeout, 30.0),
+        function_name="zerolag-layer-verify",
+    )
+    with sandbox as sb:
+        result = sb.invoke({"verify": True})
+        checks = [Check("extension registers", bool(_extension_states(sb.telemetry)), "platform.extension")]
+        checks.extend(_invoke_checks(result))
+        sb.shutdown()
+        errors = [line for line in sb.logs if _is_error_line(line)]
+    checks.append(Check("SHUTDOWN is clean", not errors, "; ".join(str(e) for e in errors[:3])))
+    with sink.lock:
+        sent = [body for path, body in sink.bodies if path == "/v1/traces"]
+    flushed = any(VERIFY_SPAN_NAME.encode() in body for body in sent)
+    checks.append(Check("span forwarded to the backend", flushed, f"{len(sent)} trace batches"))
+    return checks
+
+
+def _is_error_line(line: Any) -> bool:
+    text = str(getattr(line, "text", line) if not isinstance(line, dict) else line.get("text", ""))
+    source = line.get("source") if isinstance(line, dict) else getattr(line, "source", "")
+    if source != "extension":
+        return False
+    try:
+        record = json.loads(text)
+    except ValueError:
+        return "Traceback" in text
+    return isinstance(record, dict) and str(record.get("level", "")).upper() in {"ERROR", "CRITICAL"}
+
+
+def run_checks(zip_path: Path, work_dir: Path, *, timeout: float) -> list[Check]:
+    """Run ``zip_path`` in the emulator with the tiny handler; never raises, failures are checks."""
+    code_dir = work_dir / "code"
+    code_dir.mkdir()
+    (code_dir / "app.py").write_text(HANDLER_SOURCE, encoding="utf-8")
+    try:
+        import zerolag.emulator  # noqa: F401
+    except ImportError as exc:
+        return [Check("emulator available", False, str(exc))]
+    with otlp_sink() as sink:
+        try:
+            return _run(zip_path, code_dir, sink, timeout)
+        except Exception as exc:  # a crash in the run is a failed check, reported with its cause
+            return [Check("runs in the emulator", False, f"{type(exc).__name__}: {exc}")]

@@ -1,0 +1,307 @@
+"""Telemetry API events → OTLP spans, metrics and logs (the pure core; I/O stays in listener/service).
+
+Feed it deliveries (:meth:`TelemetryTranslator.handle_body`), the Extensions API events (:meth:`on_invoke`,
+:meth:`on_shutdown`) and what the agent sent (:meth:`on_agent_data`). It calls ``emit(signal, request,
+request_id)`` with OTLP export requests in the dict form of ``zerolag.otlp``. An invocation is finalized at
+its ``platform.report`` (or at SHUTDOWN): by then the agent has handed over its data, so the translator knows
+whether to synthesize the invocation span (only when the agent never sent ``X-Zerolag-Final`` for it) and
+which trace/span ids its logs belong to. Bad input is counted in :attr:`stats` and logged, never raised.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+from zerolag.extension.telemetry import agent_ids, build
+from zerolag.extension.telemetry import otlp_build as ob
+from zerolag.extension.telemetry.batch import BatchError, Event, parse_batch
+from zerolag.extension.telemetry.emf import EmfError, emf_to_metrics
+from zerolag.extension.telemetry.logs import parse_log_record
+from zerolag.extension.telemetry.outcome import outcome
+from zerolag.extension.telemetry.state import InitPhase, Invocation, LogEntry
+from zerolag.otlp import Signal
+
+Emit = Callable[[Signal, dict[str, Any], "str | None"], None]
+MAX_OPEN_INVOCATIONS: Final = 64
+IGNORED_TYPES: Final = frozenset(
+    {
+        "platform.extension",
+        "platform.telemetrySubscription",
+        "platform.logsSubscription",
+        "platform.restoreStart",
+        "platform.restoreRuntimeDone",
+        "platform.restoreReport",
+        "platform.fault",
+        "platform.end",
+    }
+)
+_log = logging.getLogger(__name__)
+
+
+class TelemetryTranslator:
+    """Turns Telemetry API events into OTLP requests, one invocation at a time. Thread-safe."""
+
+    def __init__(
+        self,
+        *,
+        function_name: str,
+        resource: Mapping[str, object],
+        emit: Emit,
+        memory_mb: float | None = None,
+        clock: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self._function_name = function_name
+        self._resource = dict(resource)
+        self._emit = emit
+        self._memory_mb = memory_mb
+        self._clock = clock
+        self._cond = threading.Condition()
+        self._open: dict[str, Invocation] = {}
+        self._current: str | None = None
+        self._next_cold = True
+        self._init: InitPhase | None = None
+        self._init_emitted = False
+        self.stats: Counter[str] = Counter()
+
+    # --- inputs ---------------------------------------------------------------------------------------------
+    def handle_body(self, body: bytes) -> None:
+        """One delivery (the POST body): malformed bodies and items are counted and logged."""
+        try:
+            events, invalid = parse_batch(body)
+        except BatchError as exc:
+            self.stats["bad_batches"] += 1
+            _log.warning("telemetry delivery rejected: %s", exc)
+            return
+        if invalid:
+            self.stats["bad_events"] += invalid
+            _log.warning("telemetry delivery had %d malformed events", invalid)
+        self.handle_events(events)
+
+    def handle_events(self, events: list[Event]) -> None:
+        """Valid events, in delivery order."""
+        out: list[tuple[Signal, list[ob.JsonDict], str | None]] = []
+        with self._cond:
+            for event in events:
+                self.stats["events"] += 1
+                try:
+                    self._dispatch(event, out)
+                except (TypeError, ValueError, KeyError, AttributeError) as exc:
+                    self.stats["bad_events"] += 1
+                    _log.warning("telemetry event %s not understood: %s", event.type, exc)
+            self._cond.notify_all()
+        self._send(out)
+
+    def on_invoke(self, event: Mapping[str, Any]) -> None:
+        """An INVOKE event from the Extensions API (request id, ARN, deadline, X-Ray/W3C tracing)."""
+        request_id = event.get("requestId")
+        if not isinstance(request_id, str) or not request_id:
+            return
+        out: list[tuple[Signal, list[ob.JsonDict], str | None]] = []
+        with self._cond:
+            inv = self._get(request_id, out)
+            inv.invoked_arn = str(event.get("invokedFunctionArn") or inv.invoked_arn)
+            deadline = event.get("deadlineMs")
+            inv.deadline_ms = deadline if isinstance(deadline, int) else inv.deadline_ms
+            tracing = event.get("tracing")
+            if isinstance(tracing, Mapping):
+                inv.set_tracing(tracing.get("value"))
+        self._send(out)
+
+    def on_agent_data(self, request_id: str, signal: str, payload: bytes, final: bool) -> None:
+        """The agent sent a batch tagged ``X-Zerolag-Request-Id`` (``final``: ``X-Zerolag-Final: true``)."""
+        out: list[tuple[Signal, list[ob.JsonDict], str | None]] = []
+        with self._cond:
+            self._get(request_id, out).agent.add(signal, payload, final)
+        self._send(out)
+
+    def on_shutdown(self, reason: str) -> None:
+        """SHUTDOWN: finalize every open invocation (timeout/failure ones as errors) and the init span."""
+        out: list[tuple[Signal, list[ob.JsonDict], str | None]] = []
+        with self._cond:
+            for inv in list(self._open.values()):
+                if inv.start_ns is not None or inv.runtime_done is not None or reason != "spindown":
+                    self._finalize(inv, out, reason)
+                else:
+                    self._open.pop(inv.request_id, None)
+            self._flush_init(out, None)
+        self._send(out)
+
+    def wait_settled(self, timeout: float) -> bool:
+        """Wait until every open invocation that started has its runtimeDone (or its report); bounded."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while any(i.start_ns is not None and i.runtime_done is None for i in self._open.values()):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+        return True
+
+    def open_invocations(self) -> list[str]:
+        """Request ids not yet finalized (for tests and shutdown decisions)."""
+        with self._cond:
+            return list(self._open)
+
+    # --- event handling -----------------------------------------------------------------------------------
+    def _dispatch(self, event: Event, out: list[tuple[Signal, list[ob.JsonDict], str | None]]) -> None:
+        kind, record, t = event.type, event.record, event.time_ns
+        if kind in ("function", "extension"):
+            self._on_log(kind, record, t, out)
+            return
+        if kind in IGNORED_TYPES:
+            self.stats["ignored_events"] += 1
+            return
+        handler = _HANDLERS.get(kind)
+        if handler is None:
+            self.stats["unknown_types"] += 1
+            _log.warning("unknown telemetry event type %r ignored", kind)
+            return
+        if not isinstance(record, dict):
+            raise TypeError("record is not an object")
+        handler(self, record, t, out)
+
+    def _on_init_start(self, record: dict[str, Any], t: int, out: list[Any]) -> None:
+        self._flush_init(out, None)
+        self._init, self._init_emitted, self._next_cold = InitPhase(start_ns=t, start=record), False, True
+
+    def _on_init_runtime_done(self, record: dict[str, Any], t: int, out: list[Any]) -> None:
+        init = self._init or InitPhase()
+        init.runtime_done, init.runtime_done_ns, self._init = record, t, init
+
+    def _on_init_report(self, record: dict[str, Any], t: int, out: list[Any]) -> None:
+        init = self._init or InitPhase()
+        init.report, init.report_ns, self._init = record, t, init
+        if record.get("status", "success") != "success":
+            self._flush_init(out, None)
+
+    def _on_start(self, record: dict[str, Any], t: int, out: list[Any]) -> None:
+        inv = self._get(_request_id(record), out)
+        inv.start_ns = t if inv.start_ns is None else inv.start_ns
+        tracing = record.get("tracing")
+        if isinstance(tracing, dict):
+            inv.set_tracing(tracing.get("value"))
+        inv.version = str(record.get("version") or "")
+        inv.cold_start, self._next_cold = self._next_cold, False
+        self._current = inv.request_id
+
+    def _on_runtime_done(self, record: dict[str, Any], t: int, out: list[Any]) -> None:
+        inv = self._get(_request_id(record), out)
+        inv.runtime_done, inv.runtime_done_ns = record, t
+        if self._current == inv.request_id:
+            self._current = None
+
+    def _on_report(self, record: dict[str, Any], t: int, out: list[Any]) -> None:
+        inv = self._get(_request_id(record), out)
+        inv.report, inv.report_ns = record, t
+        if isinstance(record.get("metrics"), dict) and "initDurationMs" in record["metrics"]:
+            inv.cold_start = True
+        self._finalize(inv, out, None)
+
+    def _on_logs_dropped(self, record: dict[str, Any], t: int, out: list[Any]) -> None:
+        dropped = record.get("droppedRecords")
+        self.stats["platform_logs_dropped"] += dropped if isinstance(dropped, int) else 0
+
+    def _on_log(self, source: str, record: object, t: int, out: list[Any]) -> None:
+        line = parse_log_record(record)
+        request_id = line.request_id or (self._current if source == "function" else None)
+        if line.emf is not None:
+            try:
+                metrics = emf_to_metrics(line.emf, t)
+            except EmfError as exc:
+                self.stats["bad_emf"] += 1
+                _log.warning("EMF line not translated: %s", exc)
+            else:
+                self.stats["emf_metrics"] += len(metrics)
+                if metrics:
+                    out.append(("metrics", metrics, request_id))
+                return
+        entry = LogEntry(t, line, source)
+        inv = self._open.get(request_id) if request_id else None
+        if inv is not None and source == "function":
+            inv.add_log(entry)
+        else:
+            out.append(("logs", [build.log_record(entry, request_id, "", "")], request_id))
+
+    # --- bookkeeping ----------------------------------------------------------------------------------------
+    def _get(self, request_id: str, out: list[Any]) -> Invocation:
+        inv = self._open.get(request_id)
+        if inv is None:
+            if len(self._open) >= MAX_OPEN_INVOCATIONS:
+                oldest = next(iter(self._open.values()))
+                self.stats["evicted_invocations"] += 1
+                self._finalize(oldest, out, None)
+            inv = Invocation(request_id=request_id, seen_ns=self._clock())
+            self._open[request_id] = inv
+        return inv
+
+    def _finalize(self, inv: Invocation, out: list[Any], reason: str | None) -> None:
+        self._open.pop(inv.request_id, None)
+        if self._current == inv.request_id:
+            self._current = None
+        result = outcome(inv, reason, self._clock())
+        agent = inv.agent
+        ids = agent_ids.resolve(agent) if agent.trace_batches and (result.failed or inv.logs) else None
+        synthesize = not agent.final
+        trace_id, span_id, parent = build.invocation_ids(inv, ids)
+        spans = []
+        if synthesize:
+            spans.append(build.invocation_span(inv, result, self._function_name, ids, self._memory_mb))
+            self.stats["synthesized_spans"] += 1
+            self.stats["error_spans"] += int(result.failed)
+        elif ids is None:
+            span_id = ""
+            trace_id = inv.trace.trace_id if inv.trace else ""
+        if inv.cold_start:
+            init = self._init_span(trace_id, span_id if (synthesize or ids) else parent)
+            spans.extend([init] if init else [])
+        rid = inv.request_id
+        if spans:
+            out.append(("traces", spans, rid))
+        out.append(("metrics", build.invocation_metrics(inv, result, self._clock()), rid))
+        if inv.logs and "logs" not in agent.signals:
+            out.append(("logs", [build.log_record(e, rid, trace_id, span_id) for e in inv.logs], rid))
+        self.stats["invocations"] += 1
+
+    def _init_span(self, trace_id: str, parent: str) -> ob.JsonDict | None:
+        if self._init is None or self._init_emitted or not trace_id:
+            return None
+        self._init_emitted = True
+        return build.init_span(self._init, self._function_name, trace_id, parent)
+
+    def _flush_init(self, out: list[Any], trace_id: str | None) -> None:
+        if self._init is None or self._init_emitted:
+            return
+        span = self._init_span(trace_id or build.standalone_init_trace(self._init), "")
+        if span is not None:
+            out.append(("traces", [span], None))
+
+    def _send(self, out: list[tuple[Signal, list[ob.JsonDict], str | None]]) -> None:
+        for signal, items, request_id in out:
+            try:
+                self._emit(signal, ob.request(signal, self._resource, items), request_id)
+            except Exception:  # the sink is someone else's code: never let it break the listener
+                self.stats["emit_errors"] += 1
+                _log.exception("emitting %s failed", signal)
+
+
+def _request_id(record: dict[str, Any]) -> str:
+    request_id = record.get("requestId")
+    if not isinstance(request_id, str) or not request_id:
+        raise ValueError("record has no requestId")
+    return request_id
+
+
+_HANDLERS: Final[dict[str, Callable[[TelemetryTranslator, dict[str, Any], int, list[Any]], None]]] = {
+    "platform.initStart": TelemetryTranslator._on_init_start,
+    "platform.initRuntimeDone": TelemetryTranslator._on_init_runtime_done,
+    "platform.initReport": TelemetryTranslator._on_init_report,
+    "platform.start": TelemetryTranslator._on_start,
+    "platform.runtimeDone": TelemetryTranslator._on_runtime_done,
+    "platform.report": TelemetryTranslator._on_report,
+    "platform.logsDropped": TelemetryTranslator._on_logs_dropped,
+}

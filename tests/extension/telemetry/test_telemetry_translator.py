@@ -1,0 +1,273 @@
+"""The Telemetry API translator: platform events → OTLP spans, metrics and logs (pure core)."""
+
+from __future__ import annotations
+
+from telemetry_samples import (
+    RID,
+    RID2,
+    XRAY_TRACE,
+    Sink,
+    attr,
+    body,
+    init_events,
+    invoke_events,
+    translator,
+)
+
+from zerolag.extension.telemetry import otlp_build as ob
+from zerolag.otlp import protobuf
+
+
+def test_invocation_without_agent_gets_one_server_span_from_start_runtime_done_and_report() -> None:
+    """No agent data: one SERVER span per invocation, timed by platform.start + runtimeDone duration."""
+    sink = Sink()
+    tr = translator(sink)
+    tr.handle_body(body(init_events() + invoke_events()))
+    spans = [s for s in sink.spans() if s["kind"] == ob.SPAN_KIND_SERVER]
+    assert len(spans) == 1
+    span = spans[0]
+    assert span["traceId"] == XRAY_TRACE
+    assert span["parentSpanId"] == "53995c3f42cd8ad8"
+    assert span["endTimeUnixNano"] - span["startTimeUnixNano"] == 12_500_000
+    assert attr(span, "faas.invocation_id") == RID
+    assert attr(span, "faas.coldstart") is True
+    assert attr(span, "faas.trigger") == "other"
+    assert span["status"]["code"] == ob.STATUS_UNSET
+    assert tr.open_invocations() == []
+
+
+def test_cold_start_emits_an_init_span_in_the_first_invocations_trace() -> None:
+    """initStart → initReport becomes an init span, child of the synthesized invocation span."""
+    sink = Sink()
+    translator(sink).handle_body(body(init_events() + invoke_events()))
+    server = next(s for s in sink.spans() if s["kind"] == ob.SPAN_KIND_SERVER)
+    init = next(s for s in sink.spans() if s["name"] == "fn init")
+    assert init["traceId"] == server["traceId"]
+    assert init["parentSpanId"] == server["spanId"]
+    assert init["endTimeUnixNano"] - init["startTimeUnixNano"] == 81_000_000
+    assert attr(init, "aws.lambda.initialization_type") == "on-demand"
+
+
+def test_warm_invocation_is_not_a_cold_start_and_gets_no_init_span() -> None:
+    """Only the first invocation after initStart is a cold start."""
+    sink = Sink()
+    tr = translator(sink)
+    tr.handle_body(body(init_events() + invoke_events()))
+    sink.calls.clear()
+    tr.handle_body(body(invoke_events(rid=RID2, at=500, init_ms=None)))
+    spans = sink.spans()
+    assert len(spans) == 1
+    assert attr(spans[0], "faas.coldstart") is False
+    assert sink.metric("faas.coldstarts") == []
+    assert len(sink.metric("faas.invocations")) == 1
+
+
+def test_platform_metrics_per_invocation() -> None:
+    """Duration, billed duration, memory, init, post-runtime and runtimeDone spans become metrics."""
+    sink = Sink()
+    translator(sink).handle_body(body(init_events() + invoke_events()))
+    values = {m["name"]: next(iter(m.values())) for m in sink.items("metrics")}
+    point = {
+        m["name"]: (m.get("gauge") or m.get("sum"))["dataPoints"][0]
+        for m in sink.items("metrics")  # type: ignore[index]
+    }
+    assert set(values) >= {
+        "aws.lambda.duration",
+        "aws.lambda.billed_duration",
+        "aws.lambda.max_memory_used",
+        "aws.lambda.memory_size",
+        "aws.lambda.init_duration",
+        "aws.lambda.post_runtime_duration",
+        "aws.lambda.runtime.response_latency",
+        "aws.lambda.runtime.response_duration",
+        "aws.lambda.runtime.overhead",
+        "faas.invocations",
+        "faas.coldstarts",
+    }
+    assert point["aws.lambda.duration"]["asDouble"] == 14.5
+    assert point["aws.lambda.billed_duration"]["asInt"] == 15
+    assert point["aws.lambda.max_memory_used"]["asInt"] == 40
+    assert point["aws.lambda.init_duration"]["asDouble"] == 81.0
+    assert point["aws.lambda.post_runtime_duration"]["asDouble"] == 2.0
+    assert point["aws.lambda.runtime.response_latency"]["asDouble"] == 1.5
+
+
+def test_logs_are_correlated_to_request_and_invocation_span() -> None:
+    """Function log lines become log records with the request id and the invocation's trace/span ids."""
+    sink = Sink()
+    lines = ("plain print", f"[ERROR]\t2026-01-01T00:00:00.101Z\t{RID}\tboom")
+    translator(sink).handle_body(body(invoke_events(logs=lines)))
+    server = sink.spans()[0]
+    logs = sink.items("logs")
+    assert [r["body"]["stringValue"] for r in logs] == ["plain print", "boom"]
+    assert all(r["traceId"] == server["traceId"] and r["spanId"] == server["spanId"] for r in logs)
+    assert all(attr(r, "faas.invocation_id") == RID for r in logs)
+    assert logs[1]["severityNumber"] == 17
+    assert all(rid == RID for sig, _, rid in sink.calls if sig == "logs")
+
+
+def test_json_log_records_keep_level_and_request_id() -> None:
+    """JSON log format (object records) keeps severity, message and extra fields."""
+    sink = Sink()
+    tr = translator(sink)
+    events = invoke_events(logs=())
+    rec = {"timestamp": "x", "level": "WARN", "requestId": RID, "message": "careful", "logger": "app", "k": 1}
+    events.insert(1, {"time": events[0]["time"], "type": "function", "record": rec})
+    tr.handle_body(body(events))
+    (log,) = sink.items("logs")
+    assert log["body"]["stringValue"] == "careful"
+    assert log["severityText"] == "WARN"
+    assert log["severityNumber"] == 13
+    assert attr(log, "k") == 1
+    assert attr(log, "faas.invocation_id") == RID
+
+
+def test_agent_final_data_suppresses_the_synthesized_span() -> None:
+    """When the agent handed over its invocation (X-Zerolag-Final), no second invocation span is made."""
+    sink = Sink()
+    tr = translator(sink)
+    tr.on_agent_data(RID, "traces", b"", final=True)
+    tr.handle_body(body(invoke_events(init_ms=None)))
+    assert sink.spans() == []
+    assert sink.metric("faas.invocations")
+
+
+def test_timeout_yields_error_span_with_duration_last_lines_and_agent_ids() -> None:
+    """A timeout: error span with status message, real run time, last log lines, agent's trace and span id."""
+    agent_trace, agent_root, child = "ab" * 16, "cd" * 8, "ef" * 8
+    partial = {
+        "resourceSpans": [
+            {
+                "resource": {},
+                "scopeSpans": [
+                    {
+                        "spans": [
+                            ob.span(
+                                trace_id=agent_trace,
+                                span_id=child,
+                                parent_span_id=agent_root,
+                                name="work",
+                                start_ns=1,
+                                end_ns=2,
+                            )
+                        ]
+                    }
+                ],
+            }
+        ]
+    }
+    sink = Sink()
+    tr = translator(sink)
+    tr.on_invoke({"requestId": RID, "invokedFunctionArn": "arn:aws:lambda:us-east-1:1:function:fn"})
+    tr.on_agent_data(RID, "traces", protobuf.encode("traces", partial), final=False)
+    lines = tuple(f"line {i}" for i in range(30))
+    tr.handle_body(
+        body(invoke_events(status="timeout", error_type="Sandbox.Timedout", duration=3000.0, logs=lines))
+    )
+    (span,) = [s for s in sink.spans() if s["kind"] == ob.SPAN_KIND_SERVER]
+    assert span["status"]["code"] == ob.STATUS_ERROR
+    assert span["status"]["message"] == "Task timed out after 3.00 seconds"
+    assert span["traceId"] == agent_trace
+    assert span["spanId"] == agent_root
+    assert span["endTimeUnixNano"] - span["startTimeUnixNano"] == 3_000_000_000
+    assert attr(span, "error.type") == "Sandbox.Timedout"
+    assert attr(span, "aws.lambda.last_log_lines") == [f"line {i}" for i in range(10, 30)]
+    assert attr(span, "cloud.resource_id") == "arn:aws:lambda:us-east-1:1:function:fn"
+    assert len(sink.metric("faas.timeouts")) == 1
+
+
+def test_out_of_memory_is_detected_from_memory_used_equal_to_size() -> None:
+    """A failure whose max memory used equals memory size is reported as out of memory."""
+    sink = Sink()
+    translator(sink).handle_body(
+        body(
+            invoke_events(status="failure", error_type="Runtime.ExitError", used=128, size=128, init_ms=None)
+        )
+    )
+    (span,) = sink.spans()
+    assert attr(span, "aws.lambda.out_of_memory") is True
+    assert attr(span, "aws.lambda.error_type") == "Runtime.ExitError"
+    assert len(sink.metric("aws.lambda.out_of_memory")) == 1
+    assert len(sink.metric("faas.errors")) == 1
+
+
+def test_shutdown_timeout_finalizes_an_invocation_without_report() -> None:
+    """SHUTDOWN(timeout) before any report: the open invocation still gets an error span with its log tail."""
+    sink = Sink()
+    tr = translator(sink)
+    tr.on_invoke(
+        {
+            "requestId": RID,
+            "tracing": {"type": "X-Amzn-Trace-Id", "value": "00-" + "12" * 16 + "-" + "34" * 8 + "-01"},
+        }
+    )
+    events = invoke_events(logs=("about to sleep",))[:2]
+    tr.handle_body(body(events))
+    tr.on_shutdown("timeout")
+    (span,) = [s for s in sink.spans() if s["kind"] == ob.SPAN_KIND_SERVER]
+    assert span["traceId"] == "12" * 16
+    assert span["status"]["code"] == ob.STATUS_ERROR
+    assert attr(span, "error.type") == "Sandbox.Timedout"
+    assert attr(span, "aws.lambda.last_log_lines") == ["about to sleep"]
+    assert tr.open_invocations() == []
+
+
+def test_emf_lines_become_metrics_not_logs() -> None:
+    """A Powertools EMF line becomes OTLP metrics and is not forwarded as a log record."""
+    emf = (
+        '{"_aws":{"Timestamp":1767225600100,"CloudWatchMetrics":[{"Namespace":"shop","Dimensions":[["service"]],'
+        '"Metrics":[{"Name":"orders","Unit":"Count"},{"Name":"latency","Unit":"Milliseconds"}]}]},'
+        '"service":"checkout","orders":[1.0,2.0],"latency":12.5}'
+    )
+    sink = Sink()
+    translator(sink).handle_body(body(invoke_events(logs=(emf,))))
+    (orders,) = sink.metric("orders")
+    (latency,) = sink.metric("latency")
+    assert [p["asDouble"] for p in orders["sum"]["dataPoints"]] == [1.0, 2.0]
+    assert latency["unit"] == "ms"
+    assert attr(latency["gauge"]["dataPoints"][0], "service") == "checkout"
+    assert attr(latency["gauge"]["dataPoints"][0], "aws.cloudwatch.namespace") == "shop"
+    assert latency["gauge"]["dataPoints"][0]["timeUnixNano"] == 1767225600100 * 1_000_000
+    assert sink.items("logs") == []
+
+
+def test_bad_input_is_counted_never_raised() -> None:
+    """Malformed bodies, malformed events, unknown types and bad records are counted and skipped."""
+    sink = Sink()
+    tr = translator(sink)
+    tr.handle_body(b"{not json")
+    tr.handle_body(b'{"an": "object"}')
+    tr.handle_body(
+        body(
+            [
+                {"time": "yesterday", "type": "platform.start", "record": {}},
+                {"type": "platform.start"},
+                {"time": "2026-01-01T00:00:00Z", "type": "platform.brandNew", "record": {}},
+                {"time": "2026-01-01T00:00:00Z", "type": "platform.start", "record": "text"},
+                {"time": "2026-01-01T00:00:00Z", "type": "platform.report", "record": {"no": "id"}},
+                42,
+            ]
+        )
+    )
+    assert tr.stats["bad_batches"] == 2
+    assert tr.stats["bad_events"] == 5
+    assert tr.stats["unknown_types"] == 1
+    assert sink.calls == []
+
+
+def test_output_parses_with_the_official_protobuf_messages() -> None:
+    """Every request the translator emits encodes to protobuf that opentelemetry-proto parses."""
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    sink = Sink()
+    translator(sink).handle_body(body(init_events() + invoke_events(status="error", error_type="ValueError")))
+    classes = {
+        "traces": ExportTraceServiceRequest,
+        "metrics": ExportMetricsServiceRequest,
+        "logs": ExportLogsServiceRequest,
+    }
+    for signal, request, _ in sink.calls:
+        msg = classes[signal].FromString(protobuf.encode(signal, request))  # type: ignore[arg-type]
+        assert msg.ByteSize() > 0

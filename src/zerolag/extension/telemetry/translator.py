@@ -54,12 +54,15 @@ class TelemetryTranslator:
         emit: Emit,
         memory_mb: float | None = None,
         clock: Callable[[], int] = time.time_ns,
+        on_runtime_done: Callable[[str], None] | None = None,
     ) -> None:
         self._function_name = function_name
         self._resource = dict(resource)
         self._emit = emit
         self._memory_mb = memory_mb
         self._clock = clock
+        self._on_runtime_done_cb = on_runtime_done
+        self._done: list[str] = []
         self._cond = threading.Condition()
         self._open: dict[str, Invocation] = {}
         self._current: str | None = None
@@ -94,7 +97,12 @@ class TelemetryTranslator:
                     self.stats["bad_events"] += 1
                     _log.warning("telemetry event %s not understood: %s", event.type, exc)
             self._cond.notify_all()
+            done, self._done = self._done, []
         self._send(out)
+        callback = self._on_runtime_done_cb
+        if callback is not None:
+            for request_id in done:
+                callback(request_id)
 
     def on_invoke(self, event: Mapping[str, Any]) -> None:
         """An INVOKE event from the Extensions API (request id, ARN, deadline, X-Ray/W3C tracing)."""
@@ -132,10 +140,10 @@ class TelemetryTranslator:
         self._send(out)
 
     def wait_settled(self, timeout: float) -> bool:
-        """Wait until every open invocation that started has its runtimeDone (or its report); bounded."""
+        """Wait until every open invocation that started has its report (it is then finalized); bounded."""
         deadline = time.monotonic() + timeout
         with self._cond:
-            while any(i.start_ns is not None and i.runtime_done is None for i in self._open.values()):
+            while any(i.start_ns is not None for i in self._open.values()):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
@@ -192,6 +200,7 @@ class TelemetryTranslator:
     def _on_runtime_done(self, record: dict[str, Any], t: int, out: list[Any]) -> None:
         inv = self._get(_request_id(record), out)
         inv.runtime_done, inv.runtime_done_ns = record, t
+        self._done.append(inv.request_id)
         if self._current == inv.request_id:
             self._current = None
 

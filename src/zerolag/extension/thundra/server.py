@@ -1,0 +1,113 @@
+"""The Thundra-compatible receiver: answers at once, translates, hands OTLP to the pipeline.
+
+The agent posts synchronously inside the invocation and never checks the status, so every request is answered
+immediately, bad bodies included (400, counted, logged without their content: they carry the API key).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+from zerolag.extension.thundra.translate import ThundraError, Translated, translate
+from zerolag.otlp import Signal
+
+if TYPE_CHECKING:
+    from zerolag.extension.context import ExtensionContext
+    from zerolag.extension.http import HttpRequest, HttpResponse
+
+_log = logging.getLogger(__name__)
+PATHS: Final = frozenset({"/v1/monitoring-data", "/v1/composite-monitoring-data"})
+Submit = Callable[[Signal, bytes, int, "str | None"], None]
+Count = Callable[[str, int], None]
+NoteAgent = Callable[[str, str, bytes, bool], None]
+
+
+class ThundraReceiver:
+    """Handles one POST of the Thundra agent (the transport is the extension's HTTP server)."""
+
+    def __init__(
+        self,
+        *,
+        submit: Submit,
+        count: Count,
+        resource: Mapping[str, object],
+        note_agent: NoteAgent | None = None,
+    ) -> None:
+        self._submit = submit
+        self._count = count
+        self._resource = dict(resource)
+        self._note_agent = note_agent
+
+    def handle(self, method: str, path: str, body: bytes) -> tuple[int, bytes]:
+        """(status, body) for one request; never raises."""
+        if path.split("?", 1)[0] not in PATHS:
+            return 404, b'{"message":"not found"}'
+        if method != "POST":
+            return 405, b'{"message":"method not allowed"}'
+        try:
+            out = translate(body, self._resource)
+        except ThundraError as exc:
+            self._count("thundra_bad_bodies", 1)
+            _log.warning("Thundra body rejected on %s: %s (%d bytes)", path, exc, len(body))
+            return 400, b'{"message":"bad request"}'
+        except Exception:  # never let a payload crash the receiver
+            self._count("thundra_bad_bodies", 1)
+            _log.exception("Thundra body could not be translated on %s", path)
+            return 400, b'{"message":"bad request"}'
+        self._forward(out)
+        return 200, b'{"message":"ok"}'
+
+    def _forward(self, out: Translated) -> None:
+        from zerolag.otlp import protobuf
+
+        self._count("thundra_requests", 1)
+        if out.skipped:
+            self._count("thundra_skipped_records", out.skipped)
+        ids = out.request_ids or out.partial_request_ids
+        rid = ids[0] if ids else None
+        requests: dict[Signal, dict[str, Any] | None] = {
+            "traces": out.traces,
+            "metrics": out.metrics,
+            "logs": out.logs,
+        }
+        trace_bytes = b""
+        for signal, request in requests.items():
+            if request is None:
+                continue
+            data = protobuf.encode(signal, request)
+            trace_bytes = data if signal == "traces" else trace_bytes
+            self._submit(signal, data, out.items.get(signal, 0), rid)
+        if self._note_agent is not None:
+            for request_id in out.request_ids:
+                self._note_agent(request_id, "traces", trace_bytes, True)
+            for request_id in out.partial_request_ids:
+                self._note_agent(request_id, "traces", trace_bytes, False)
+
+
+def start(ctx: ExtensionContext) -> None:
+    """Serve the Thundra paths on the listener bound before registration (``ZEROLAG_THUNDRA_PORT``)."""
+    from zerolag.extension.http import HttpResponse
+
+    from zerolag.extension.telemetry import note_agent_data
+    from zerolag.extension.telemetry.service import resource_from_env
+
+    pipeline = ctx.pipeline
+    receiver = ThundraReceiver(
+        submit=lambda s, d, n, r: pipeline.submit(s, d, n, request_id=r),
+        count=pipeline.counters.add,
+        resource=resource_from_env(ctx.env),
+        note_agent=note_agent_data,
+    )
+
+    def handler(req: HttpRequest) -> HttpResponse:
+        status, body = receiver.handle(req.method, req.path, req.body)
+        return HttpResponse(status, body)
+
+    sock = ctx.listener("thundra")
+    if sock is None:
+        port = ctx.serve_http(handler, port=ctx.config.thundra_port, name="thundra")
+    else:
+        port = ctx.serve_http(handler, sock=sock, name="thundra")
+    _log.info("Thundra-compatible receiver on 127.0.0.1:%d", port)

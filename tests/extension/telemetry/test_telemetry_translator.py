@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from telemetry_samples import (
     RID,
     RID2,
@@ -271,3 +273,55 @@ def test_output_parses_with_the_official_protobuf_messages() -> None:
     for signal, request, _ in sink.calls:
         msg = classes[signal].FromString(protobuf.encode(signal, request))  # type: ignore[arg-type]
         assert msg.ByteSize() > 0
+
+
+_TYPES = [
+    "platform.initStart",
+    "platform.initRuntimeDone",
+    "platform.initReport",
+    "platform.start",
+    "platform.runtimeDone",
+    "platform.report",
+    "platform.logsDropped",
+    "platform.extension",
+    "platform.future",
+    "function",
+    "extension",
+]
+_leaf = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=6)
+_json = st.recursive(
+    _leaf, lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=5), c), max_leaves=8
+)
+_record = st.fixed_dictionaries(
+    {},
+    optional={
+        "requestId": st.sampled_from([RID, RID2, "", 7]),
+        "status": st.sampled_from(["success", "error", "timeout", "failure", 3]),
+        "errorType": st.sampled_from(["Runtime.ExitError", "Sandbox.Timedout", None]),
+        "metrics": st.dictionaries(st.sampled_from(["durationMs", "maxMemoryUsedMB", "memorySizeMB"]), _leaf),
+        "spans": _json,
+        "tracing": _json,
+    },
+)
+_event = st.fixed_dictionaries(
+    {
+        "time": st.sampled_from(["2026-01-01T00:00:00.000Z", "2026-01-01T00:00:01.5Z", "bad"]),
+        "type": st.sampled_from(_TYPES),
+        "record": _record | _json,
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_event, max_size=12), st.sampled_from(["spindown", "timeout", "failure"]))
+def test_any_event_sequence_is_handled_and_yields_at_most_one_span_per_request(
+    events: list[dict[str, object]], reason: str
+) -> None:
+    """Arbitrary (also malformed) batches never raise; each request id gets at most one invocation span."""
+    sink = Sink()
+    tr = translator(sink)
+    tr.handle_body(body(events))
+    tr.on_shutdown(reason)
+    servers = [attr(s, "faas.invocation_id") for s in sink.spans() if s["kind"] == ob.SPAN_KIND_SERVER]
+    assert len(servers) == len(set(servers))
+    assert tr.open_invocations() == []

@@ -1,0 +1,127 @@
+"""The queries behind the viewer's pages and its JSON API, on a read connection. Results are plain dicts."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any, Final
+
+STATUSES: Final = ("ok", "error", "timeout", "oom")
+INVOCATION_COLUMNS: Final = (
+    "request_id, function, trace_id, span_id, start_ns, duration_ms, billed_ms, init_ms, cold_start, "
+    "memory_used_mb, memory_size_mb, status, error_type, trigger"
+)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The invocations table's filters; ``None`` means "any"."""
+
+    function: str | None = None
+    status: str | None = None
+    cold_start: bool | None = None
+    limit: int = 100
+
+
+def _invocation(row: sqlite3.Row) -> dict[str, Any]:
+    item = dict(row)
+    item["cold_start"] = None if item["cold_start"] is None else bool(item["cold_start"])
+    return item
+
+
+def functions(db: sqlite3.Connection) -> list[str]:
+    """Every function with at least one invocation, by name."""
+    rows = db.execute(
+        "SELECT DISTINCT function FROM invocations WHERE function IS NOT NULL ORDER BY function"
+    )
+    return [row[0] for row in rows]
+
+
+def invocations(db: sqlite3.Connection, filters: Filters) -> list[dict[str, Any]]:
+    """The newest invocations matching ``filters``."""
+    where: list[str] = []
+    params: list[object] = []
+    if filters.function:
+        where.append("function = ?")
+        params.append(filters.function)
+    if filters.status:
+        where.append("status = ?")
+        params.append(filters.status)
+    if filters.cold_start is not None:
+        where.append("COALESCE(cold_start, 0) = ?")
+        params.append(int(filters.cold_start))
+    sql = f"SELECT {INVOCATION_COLUMNS} FROM invocations"  # noqa: S608 (only fixed fragments)
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY start_ns DESC LIMIT ?"
+    params.append(max(1, min(filters.limit, 10_000)))
+    return [_invocation(row) for row in db.execute(sql, params)]
+
+
+def invocation(db: sqlite3.Connection, ident: str) -> dict[str, Any] | None:
+    """One invocation by request id, or by trace id (its newest invocation)."""
+    sql = f"SELECT {INVOCATION_COLUMNS} FROM invocations WHERE request_id = ?"  # noqa: S608
+    row = db.execute(sql, (ident,)).fetchone()
+    if row is None:
+        sql = f"SELECT {INVOCATION_COLUMNS} FROM invocations WHERE trace_id = ? ORDER BY start_ns DESC"  # noqa: S608
+        row = db.execute(sql, (ident.lower(),)).fetchone()
+    return None if row is None else _invocation(row)
+
+
+def spans(db: sqlite3.Connection, trace_id: str | None, request_id: str | None) -> list[dict[str, Any]]:
+    """The spans of a trace (and any tagged with the request id), by start time, each with its events."""
+    rows = db.execute(
+        "SELECT id, trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, status_code, "
+        "status_message, function, request_id, attributes, resource FROM spans "
+        "WHERE trace_id = ? OR (? IS NOT NULL AND request_id = ?) ORDER BY start_ns, id",
+        (trace_id or "", request_id, request_id),
+    ).fetchall()
+    result = []
+    for row in rows:
+        item = dict(row)
+        item["attributes"] = json.loads(item["attributes"])
+        item["resource"] = json.loads(item["resource"])
+        item["duration_ms"] = (item["end_ns"] - item["start_ns"]) / 1e6
+        item["events"] = [
+            {"time_ns": e["time_ns"], "name": e["name"], "attributes": json.loads(e["attributes"])}
+            for e in db.execute(
+                "SELECT time_ns, name, attributes FROM span_events WHERE span_pk = ? ORDER BY time_ns",
+                (item.pop("id"),),
+            )
+        ]
+        result.append(item)
+    return result
+
+
+def logs(db: sqlite3.Connection, request_id: str | None, trace_id: str | None) -> list[dict[str, Any]]:
+    """The log records correlated with an invocation, by request id or trace id, oldest first."""
+    rows = db.execute(
+        "SELECT time_ns, function, request_id, trace_id, span_id, severity_number, severity_text, body, "
+        "attributes FROM logs WHERE request_id = ? OR trace_id = ? ORDER BY time_ns, id LIMIT 5000",
+        (request_id or "", trace_id or ""),
+    )
+    return [dict(row, attributes=json.loads(row["attributes"])) for row in rows]
+
+
+def metric_points(db: sqlite3.Connection, request_id: str) -> list[dict[str, Any]]:
+    """The metric points reported for one invocation (the platform's numbers among them)."""
+    rows = db.execute(
+        "SELECT time_ns, name, unit, kind, value, count, sum, attributes FROM metric_points "
+        "WHERE request_id = ? ORDER BY name, time_ns",
+        (request_id,),
+    )
+    return [dict(row, attributes=json.loads(row["attributes"])) for row in rows]
+
+
+def detail(db: sqlite3.Connection, ident: str) -> dict[str, Any] | None:
+    """Everything the invocation page shows: the invocation, its spans, logs and metric points."""
+    inv = invocation(db, ident)
+    if inv is None:
+        return None
+    return {
+        "invocation": inv,
+        "spans": spans(db, inv["trace_id"], inv["request_id"]),
+        "logs": logs(db, inv["request_id"], inv["trace_id"]),
+        "metrics": metric_points(db, inv["request_id"]),
+    }

@@ -1,0 +1,252 @@
+"""Decoded OTLP export requests (the dict form of ``zerolag.otlp``) as rows for the store. Pure: no I/O.
+
+Besides the rows of each signal, every request yields *invocation facts*: partial descriptions of a Lambda
+invocation keyed by its request id. A server span with ``faas.*`` attributes gives the function, trace, start,
+duration, trigger, cold start and status; platform metrics carrying the request id give billed duration,
+memory and init duration. The store merges the facts of one request id into one invocations row.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from zerolag.collector import attributes as A
+
+SPAN_KIND_SERVER = 2
+STATUS_CODE_ERROR = 2
+
+
+@dataclass
+class Invocation:
+    """What one piece of telemetry says about an invocation; ``None`` means "says nothing"."""
+
+    request_id: str
+    function: str | None = None
+    trace_id: str | None = None
+    span_id: str | None = None
+    start_ns: int | None = None
+    duration_ms: float | None = None
+    billed_ms: float | None = None
+    init_ms: float | None = None
+    cold_start: bool | None = None
+    memory_used_mb: float | None = None
+    memory_size_mb: float | None = None
+    status: str | None = None
+    error_type: str | None = None
+    trigger: str | None = None
+    authoritative: bool = False  # platform numbers overwrite; span-derived numbers only fill gaps
+
+
+@dataclass
+class Rows:
+    """Everything one export request adds to the store."""
+
+    spans: list[tuple[Any, ...]] = field(default_factory=list)
+    events: list[list[tuple[Any, ...]]] = field(default_factory=list)  # per span, same order as spans
+    logs: list[tuple[Any, ...]] = field(default_factory=list)
+    points: list[tuple[Any, ...]] = field(default_factory=list)
+    invocations: list[Invocation] = field(default_factory=list)
+
+    def count(self) -> int:
+        return len(self.spans) + len(self.logs) + len(self.points)
+
+
+def _int(value: Any) -> int:
+    return int(value) if value not in (None, "") else 0
+
+
+def _dumps(value: Mapping[str, Any]) -> str:
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def _scoped(
+    request: Mapping[str, Any], top: str, scope_key: str, items_key: str
+) -> Iterator[tuple[A.Attributes, Any]]:
+    for resource_block in request.get(top) or ():
+        resource = A.to_dict((resource_block.get("resource") or {}).get("attributes"))
+        for scope_block in resource_block.get(scope_key) or ():
+            for item in scope_block.get(items_key) or ():
+                yield resource, item
+
+
+# --- traces ------------------------------------------------------------------------------------------------
+def trace_rows(request: Mapping[str, Any], now_ns: int) -> Rows:
+    """Rows for a ``{"resourceSpans": [...]}`` request."""
+    rows = Rows()
+    for resource, span in _scoped(request, "resourceSpans", "scopeSpans", "spans"):
+        attrs = A.to_dict(span.get("attributes"))
+        status = span.get("status") or {}
+        start = _int(span.get("startTimeUnixNano")) or now_ns
+        end = max(_int(span.get("endTimeUnixNano")), start)
+        request_id = A.first(attrs, A.REQUEST_ID_KEYS) or A.first(resource, A.REQUEST_ID_KEYS)
+        function = A.function_name(resource)
+        rows.spans.append(
+            (
+                span.get("traceId", ""),
+                span.get("spanId", ""),
+                span.get("parentSpanId") or None,
+                span.get("name", ""),
+                _int(span.get("kind")),
+                start,
+                end,
+                _int(status.get("code")),
+                status.get("message") or None,
+                function,
+                None if request_id is None else str(request_id),
+                _dumps(attrs),
+                _dumps(resource),
+            )
+        )
+        events = [
+            (_int(e.get("timeUnixNano")) or start, e.get("name", ""), _dumps(A.to_dict(e.get("attributes"))))
+            for e in span.get("events") or ()
+        ]
+        rows.events.append(events)
+        if request_id is not None and _is_invocation_span(span, attrs):
+            rows.invocations.append(
+                _invocation_from_span(str(request_id), function, span, attrs, start=start, end=end)
+            )
+    return rows
+
+
+def _is_invocation_span(span: Mapping[str, Any], attrs: A.Attributes) -> bool:
+    return (
+        _int(span.get("kind")) == SPAN_KIND_SERVER
+        or not span.get("parentSpanId")
+        or A.first(attrs, A.TRIGGER_KEYS) is not None
+    )
+
+
+def _span_error_type(span: Mapping[str, Any], attrs: A.Attributes) -> str | None:
+    error_type = A.first(attrs, A.ERROR_TYPE_KEYS)
+    if error_type is None:
+        for event in span.get("events") or ():
+            if event.get("name") == "exception":
+                error_type = A.to_dict(event.get("attributes")).get("exception.type")
+                break
+    return None if error_type is None else str(error_type)
+
+
+def _invocation_from_span(
+    request_id: str,
+    function: str | None,
+    span: Mapping[str, Any],
+    attrs: A.Attributes,
+    *,
+    start: int,
+    end: int,
+) -> Invocation:
+    status_word = A.first(attrs, A.STATUS_KEYS)
+    error_type = _span_error_type(span, attrs)
+    oom = A.as_bool(A.first(attrs, A.OOM_KEYS)) is True
+    failed = (
+        oom
+        or _int((span.get("status") or {}).get("code")) == STATUS_CODE_ERROR
+        or (status_word is not None and str(status_word).lower() not in ("success", "ok"))
+    )
+    if oom:
+        status_word = "oom"
+    inv = Invocation(
+        request_id=request_id,
+        function=function,
+        trace_id=span.get("traceId") or None,
+        span_id=span.get("spanId") or None,
+        start_ns=start,
+        duration_ms=(end - start) / 1e6,
+        cold_start=A.as_bool(A.first(attrs, A.COLD_START_KEYS)),
+        status=A.classify_error(error_type, None if status_word is None else str(status_word))
+        if failed
+        else "ok",
+        error_type=error_type if failed else None,
+        trigger=None if (t := A.first(attrs, A.TRIGGER_KEYS)) is None else str(t),
+    )
+    for key, fact in A.SPAN_FACT_KEYS.items():
+        value = attrs.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if fact == "memory_size_bytes":
+                inv.memory_size_mb = value / 1048576
+            else:
+                setattr(inv, fact, float(value))
+    return inv
+
+
+# --- logs --------------------------------------------------------------------------------------------------
+def log_rows(request: Mapping[str, Any], now_ns: int) -> Rows:
+    """Rows for a ``{"resourceLogs": [...]}`` request."""
+    rows = Rows()
+    for resource, record in _scoped(request, "resourceLogs", "scopeLogs", "logRecords"):
+        attrs = A.to_dict(record.get("attributes"))
+        body = A.any_value(record.get("body"))
+        request_id = A.first(attrs, A.REQUEST_ID_KEYS) or A.first(resource, A.REQUEST_ID_KEYS)
+        rows.logs.append(
+            (
+                _int(record.get("timeUnixNano")) or _int(record.get("observedTimeUnixNano")) or now_ns,
+                A.function_name(resource),
+                None if request_id is None else str(request_id),
+                record.get("traceId") or None,
+                record.get("spanId") or None,
+                _int(record.get("severityNumber")),
+                record.get("severityText") or None,
+                body if isinstance(body, str) else json.dumps(body, default=str),
+                _dumps(attrs),
+            )
+        )
+    return rows
+
+
+# --- metrics -----------------------------------------------------------------------------------------------
+def _points(
+    metric: Mapping[str, Any],
+) -> Iterator[tuple[str, Mapping[str, Any], float, int | None, float | None]]:
+    """(kind, point, value, count, sum) for each data point of a metric."""
+    for kind in ("gauge", "sum"):
+        for p in (metric.get(kind) or {}).get("dataPoints") or ():
+            value = p.get("asDouble", p.get("asInt", 0))
+            yield kind, p, float(value or 0), None, None
+    for kind in ("histogram", "exponentialHistogram", "summary"):
+        for p in (metric.get(kind) or {}).get("dataPoints") or ():
+            count, total = _int(p.get("count")), float(p.get("sum") or 0.0)
+            yield kind, p, (total / count if count else 0.0), count, total
+
+
+def metric_rows(request: Mapping[str, Any], now_ns: int) -> Rows:
+    """Rows for a ``{"resourceMetrics": [...]}`` request, and the facts of platform metrics."""
+    rows = Rows()
+    facts: dict[str, Invocation] = {}
+    for resource, metric in _scoped(request, "resourceMetrics", "scopeMetrics", "metrics"):
+        name, unit = metric.get("name", ""), metric.get("unit", "")
+        function = A.function_name(resource)
+        fact = A.METRIC_FACTS.get(A.normalise(name))
+        for kind, point, value, count, total in _points(metric):
+            attrs = A.to_dict(point.get("attributes"))
+            rid = A.first(attrs, A.REQUEST_ID_KEYS) or A.first(resource, A.REQUEST_ID_KEYS)
+            time_ns = _int(point.get("timeUnixNano")) or now_ns
+            request_id = None if rid is None else str(rid)
+            rows.points.append(
+                (time_ns, function, request_id, name, unit, kind, value, count, total, _dumps(attrs))
+            )
+            if fact is not None and request_id is not None:
+                inv = facts.setdefault(
+                    request_id,
+                    Invocation(request_id, function=function, start_ns=time_ns, authoritative=True),
+                )
+                _apply_metric_fact(inv, fact, value, unit)
+    rows.invocations.extend(facts.values())
+    return rows
+
+
+def _apply_metric_fact(inv: Invocation, fact: str, value: float, unit: str) -> None:
+    if fact.startswith("status:"):
+        status = fact.partition(":")[2]
+        if value > 0 and A.STATUS_RANK[status] > A.STATUS_RANK.get(inv.status or "ok", 0):
+            inv.status = status
+        return
+    if fact == "cold_start":
+        inv.cold_start = value > 0
+        return
+    setattr(inv, fact, A.scale(fact, value, unit))
+    if fact == "init_ms" and value > 0:
+        inv.cold_start = True

@@ -1,0 +1,105 @@
+"""Sandbox processes: spawned in their own session, inside the sandbox's mount namespace and freezer cgroup
+(joined in the child before exec, so nothing escapes), with stdout+stderr read line by line and the exit
+reported to a callback."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+CLONE_NEWNS = 0x00020000
+LINGER_S = 0.5  # how long output may trail a process's exit
+
+
+def _preexec(join_fd: int | None, ns_fd: int | None, cwd: str) -> Callable[[], None]:
+    libc = ctypes.CDLL(None, use_errno=True) if ns_fd is not None else None
+
+    def run() -> None:  # in the child, after fork, before exec: no locks, no allocation-heavy work
+        if join_fd is not None:
+            os.write(join_fd, str(os.getpid()).encode())
+        if libc is not None and ns_fd is not None and libc.setns(ns_fd, CLONE_NEWNS) != 0:
+            raise OSError(ctypes.get_errno(), "setns failed")
+        os.chdir(cwd)
+
+    return run
+
+
+@dataclass
+class SandboxProcess:
+    """One running process of the sandbox (the runtime or an external extension)."""
+
+    kind: str  # "runtime" | "extension"
+    name: str
+    popen: subprocess.Popen[bytes]
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def signal(self, sig: int) -> None:
+        """Signal the whole process group (the process and what it started)."""
+        with contextlib.suppress(OSError):
+            os.killpg(self.popen.pid, sig)
+
+    def kill(self) -> None:
+        self.signal(signal.SIGKILL)
+
+
+def spawn(
+    kind: str,
+    name: str,
+    argv: list[str],
+    *,
+    env: dict[str, str],
+    cwd: str,
+    join_fd: int | None,
+    ns_path: str | None,
+    on_line: Callable[[str], None],
+    on_exit: Callable[[int], None],
+) -> SandboxProcess:
+    """Start ``argv`` in the sandbox; lines go to ``on_line``, the exit code (-signal) to ``on_exit``."""
+    ns_fd = os.open(ns_path, os.O_RDONLY | os.O_CLOEXEC) if ns_path else None
+    try:
+        popen = subprocess.Popen(
+            argv,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            pass_fds=tuple(fd for fd in (join_fd, ns_fd) if fd is not None),
+            preexec_fn=_preexec(join_fd, ns_fd, cwd),  # noqa: PLW1509 - setns/cgroup join must precede exec
+        )
+    finally:
+        if ns_fd is not None:
+            os.close(ns_fd)
+    proc = SandboxProcess(kind, name, popen)
+    threading.Thread(target=_pump, args=(popen, on_line, on_exit), name=f"{kind}-{name}", daemon=True).start()
+    return proc
+
+
+def _pump(
+    popen: subprocess.Popen[bytes], on_line: Callable[[str], None], on_exit: Callable[[int], None]
+) -> None:
+    """Forward lines; on exit let the reader drain (bounded: a child may hold the pipe), report the code."""
+    reader = threading.Thread(target=_read_lines, args=(popen, on_line), daemon=True)
+    reader.start()
+    code = popen.wait()
+    reader.join(LINGER_S)
+    on_exit(code)
+
+
+def _read_lines(popen: subprocess.Popen[bytes], on_line: Callable[[str], None]) -> None:
+    assert popen.stdout is not None
+    for raw in iter(popen.stdout.readline, b""):
+        on_line(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
+    popen.stdout.close()

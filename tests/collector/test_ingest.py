@@ -6,9 +6,9 @@ import gzip
 import sqlite3
 
 import pytest
-
 from tests.collector.conftest import INGEST_KEY, READ_KEY, Client
 from tests.collector.payloads import function_logs, invocation_trace, platform_metrics
+
 from zerolag.collector import Collector
 from zerolag.otlp import protobuf
 

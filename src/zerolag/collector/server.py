@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Final
 
@@ -38,6 +38,22 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def do_POST(self) -> None:
+        self._guarded(self._post)
+
+    def do_GET(self) -> None:
+        self._guarded(self._get)
+
+    def _guarded(self, handle: Callable[[], None]) -> None:
+        """Run a handler; an unexpected failure is logged and answered with 500, never a dropped socket."""
+        try:
+            handle()
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True
+        except Exception:
+            logger.exception("%s %s failed", self.command, self.path.split("?", 1)[0])
+            self._send(_failure(500, "internal error", ""), close=True)
+
+    def _post(self) -> None:
         path = self.path.split("?", 1)[0]
         signal = SIGNAL_FOR_PATH.get(path)
         media = receiver.media_type(self.headers.get("Content-Type"))
@@ -58,7 +74,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers = dict(self.headers.items())
         self._send(self.server.app.ingest(signal, Request("POST", self.path, headers, body)))
 
-    def do_GET(self) -> None:
+    def _get(self) -> None:
         self._send(self.server.app.handle_get(Request("GET", self.path, dict(self.headers.items()))))
 
     def do_PUT(self) -> None:

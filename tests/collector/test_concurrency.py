@@ -15,7 +15,7 @@ PER_THREAD = 15
 
 
 def test_concurrent_ingest_loses_nothing(client: Client, collector: Collector) -> None:
-    """16 threads each send 15 invocations (traces, metrics, logs) at once; every item is stored exactly once."""
+    """16 threads each send 15 invocations (traces, metrics, logs) at once; every item is stored once."""
 
     def worker(t: int) -> list[int]:
         statuses = []

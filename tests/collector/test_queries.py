@@ -105,7 +105,7 @@ def test_invocation_detail(loaded: Client) -> None:
     detail = loaded.get_json("/api/invocations/r-warm")
     assert detail["invocation"]["request_id"] == "r-warm"
     spans = detail["spans"]
-    assert [s["name"] for s in spans][0] == "api"
+    assert next(s["name"] for s in spans) == "api"
     assert len(spans) == 3
     assert all(s["parent_span_id"] == spans[0]["span_id"] for s in spans[1:])
     assert spans[1]["events"][0]["name"] == "cache miss"

@@ -55,7 +55,8 @@ def test_invocations_page_lists_and_marks_failures(client: Client) -> None:
     assert status == 200
     page = body.decode()
     assert 'id="invocations"' in page
-    assert "/invocations/r-ok" in page and "/invocations/r-bad" in page
+    assert "/invocations/r-ok" in page
+    assert "/invocations/r-bad" in page
     assert '<tr class="failed" data-status="timeout">' in page
     assert "TIMEOUT" in page
 

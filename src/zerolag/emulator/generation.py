@@ -6,6 +6,7 @@ A reset (timeout, crash, failed init) ends a generation; the next invoke starts 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -122,7 +123,8 @@ class Generation:
             on_exit=lambda code: self.core.process_exited(kind, name, code),
         )
         self.ctx.freezer.track(proc.pid)
-        self.ctx.guard.add_pid(proc.pid)
+        with contextlib.suppress(ProcessLookupError):  # it may be gone already (exit 127)
+            self.ctx.guard.add_pid(proc.pid)
         self.procs.append(proc)
         return proc
 

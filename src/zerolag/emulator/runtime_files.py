@@ -9,7 +9,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
-BOOTSTRAP_SH = """#!/bin/sh
+BOOTSTRAP_SH = """#!/bin/bash
 # Like the python3.x image's /var/runtime/bootstrap (contract section 4).
 export AWS_EXECUTION_ENV=AWS_Lambda_python{ver}
 if [ -z "$AWS_LAMBDA_EXEC_WRAPPER" ]; then

@@ -1,0 +1,72 @@
+"""Functions that behave well and badly, one handler each, for the emulator's tests and demo."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from typing import Any
+
+_TICKS: list[float] = []
+_TICKER: threading.Thread | None = None
+
+
+def ok(event: Any, context: Any) -> dict[str, Any]:
+    return {"ok": True, "event": event}
+
+
+def boom(event: Any, context: Any) -> None:
+    raise ValueError("boom")
+
+
+def sleepy(event: Any, context: Any) -> str:
+    time.sleep(float(event.get("seconds", 10)))
+    return "woke"
+
+
+def crash(event: Any, context: Any) -> None:
+    print("about to crash", flush=True)
+    os._exit(int(event.get("code", 1)) if isinstance(event, dict) else 1)
+
+
+def big(event: Any, context: Any) -> str:
+    return "x" * (7 * 1024 * 1024)
+
+
+def hog(event: Any, context: Any) -> int:
+    blocks = [bytearray(16 * 1024 * 1024) for _ in range(int(event.get("blocks", 64)))]
+    for b in blocks:
+        b[::4096] = b"\x01" * len(b[::4096])
+    return len(blocks)
+
+
+def info(event: Any, context: Any) -> dict[str, Any]:
+    """What the function sees: environment, sys.path, cwd, executable, remaining time."""
+    return {
+        "env": dict(os.environ),
+        "sys_path": sys.path,
+        "cwd": os.getcwd(),
+        "executable": sys.executable,
+        "remaining_ms": context.get_remaining_time_in_millis(),
+        "request_id": context.aws_request_id,
+        "arn": context.invoked_function_arn,
+        "modules": sorted(m for m in sys.modules if m.split(".")[0] in ("pytest", "zerolag", "click")),
+    }
+
+
+def _tick() -> None:
+    while True:
+        _TICKS.append(time.time())
+        time.sleep(0.005)
+
+
+def ticker(event: Any, context: Any) -> list[float]:
+    """Starts a background thread recording wall-clock ticks; returns (and clears) the ticks so far."""
+    global _TICKER
+    if _TICKER is None:
+        _TICKER = threading.Thread(target=_tick, daemon=True)
+        _TICKER.start()
+    ticks = list(_TICKS)
+    _TICKS.clear()
+    return ticks

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from types import TracebackType
 
@@ -70,16 +70,9 @@ class Store:
             return retention.used_bytes(self._writer)
 
     # --- reading ----------------------------------------------------------------------------------------
-    @contextmanager
-    def reader(self) -> Iterator[sqlite3.Connection]:
+    def reader(self) -> AbstractContextManager[sqlite3.Connection]:
         """A read-only connection of its own, for one reader on one thread."""
-        db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA busy_timeout=30000")
-        try:
-            yield db
-        finally:
-            db.close()
+        return open_reader(self.path)
 
     # --- lifecycle --------------------------------------------------------------------------------------
     def close(self) -> None:
@@ -93,6 +86,21 @@ class Store:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+@contextmanager
+def open_reader(path: str | Path) -> Iterator[sqlite3.Connection]:
+    """A read-only connection to the store at ``path`` (for readers in other processes, like the CLI)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no collector database at {path}")
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    db.row_factory = sqlite3.Row
+    try:
+        db.execute("PRAGMA busy_timeout=30000")
+        yield db
+    finally:
+        db.close()
 
 
 def _invocation_params(inv: Invocation) -> tuple[object, ...]:

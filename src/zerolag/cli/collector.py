@@ -1,0 +1,87 @@
+"""``zerolag collector serve``: the OTLP receiver, SQLite store and viewer on one port."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import click
+
+DEFAULT_PORT = 4320  # not 4318: on one machine the extension's local receiver may already hold that
+
+
+@click.group()
+def collector() -> None:
+    """The zerolag collector (OTLP/HTTP receiver, SQLite store, viewer)."""
+
+
+@collector.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int, help="Port (0 picks a free one).")
+@click.option(
+    "--db",
+    "db_path",
+    default="zerolag.db",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="ZEROLAG_COLLECTOR_DB",
+    help="SQLite file (created when missing).",
+)
+@click.option(
+    "--ingest-key",
+    "ingest_keys",
+    multiple=True,
+    envvar="ZEROLAG_COLLECTOR_INGEST_KEYS",
+    help="A key that may send telemetry (and read). Repeatable; env: space-separated.",
+)
+@click.option(
+    "--read-key",
+    "read_keys",
+    multiple=True,
+    envvar="ZEROLAG_COLLECTOR_READ_KEYS",
+    help="A key that may only read (viewer and API). Repeatable.",
+)
+@click.option(
+    "--retention-hours", type=float, default=24.0 * 7, show_default=True, help="Drop data older than this."
+)
+@click.option(
+    "--max-db-mb", type=float, default=1024.0, show_default=True, help="Drop the oldest data above this."
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log every request (paths only, never keys).")
+def serve(  # noqa: PLR0917 (click passes options by keyword)
+    host: str,
+    port: int,
+    db_path: Path,
+    ingest_keys: tuple[str, ...],
+    read_keys: tuple[str, ...],
+    retention_hours: float,
+    max_db_mb: float,
+    verbose: bool,
+) -> None:
+    """Receive OTLP on /v1/{traces,metrics,logs} and serve the viewer on /, until Ctrl-C."""
+    from zerolag.collector import Collector, CollectorConfig
+
+    if not ingest_keys:
+        raise click.UsageError("at least one --ingest-key (or ZEROLAG_COLLECTOR_INGEST_KEYS) is required")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s %(message)s"
+    )
+    config = CollectorConfig(
+        db_path=db_path,
+        ingest_keys=frozenset(ingest_keys),
+        read_keys=frozenset(read_keys),
+        host=host,
+        port=port,
+        retention_hours=retention_hours if retention_hours > 0 else None,
+        max_db_mb=max_db_mb if max_db_mb > 0 else None,
+    )
+    try:
+        running = Collector(config)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    click.echo(f"zerolag collector on {running.url}  (OTLP: {running.url}/v1/traces|metrics|logs)")
+    click.echo(f"viewer: {running.url}/?key=<your key>   store: {db_path}")
+    try:
+        running.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("stopped")

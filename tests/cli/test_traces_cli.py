@@ -1,0 +1,112 @@
+"""``zerolag traces list`` / ``show``: readable tables from the SQLite file or from a running collector."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from tests.collector.conftest import READ_KEY, Client, make_config
+from tests.collector.payloads import MS, T0, function_logs, invocation_trace, platform_metrics
+
+from zerolag.cli.main import cli
+from zerolag.collector import Collector
+
+
+@pytest.fixture
+def running(tmp_path: Path):
+    """A collector holding a cold ok invocation of ``api`` and a timed-out one of ``slow``."""
+    with Collector(make_config(tmp_path)) as collector:
+        client = Client(collector)
+        sends = [
+            ("traces", invocation_trace("api", "req-ok", start_ns=T0, cold_start=True)),
+            ("metrics", platform_metrics("api", "req-ok", billed_ms=121, init_ms=180)),
+            ("logs", function_logs("api", "req-ok", ["handling order 42"])),
+            (
+                "traces",
+                invocation_trace(
+                    "slow",
+                    "req-late",
+                    start_ns=T0 + 5000 * MS,
+                    status="timeout",
+                    error_type="Sandbox.Timedout",
+                ),
+            ),
+        ]
+        for signal, request in sends:
+            assert client.export(signal, request)[0] == 200
+        yield collector
+
+
+def run(*args: str) -> str:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_list_from_the_database_file(running: Collector) -> None:
+    """``traces list --db`` prints a header and one row per invocation, newest first, with the status."""
+    out = run("traces", "--db", str(running.config.db_path), "list")
+    lines = out.splitlines()
+    assert lines[0].split()[:3] == ["START", "(UTC)", "FUNCTION"]
+    assert "req-late" in lines[2]
+    assert "TIMEOUT (Sandbox.Timedout)" in lines[2]
+    assert "req-ok" in lines[3]
+    assert "121.0 ms" in lines[3]
+    assert "cold" in lines[3]
+
+
+def test_list_filters(running: Collector) -> None:
+    """``--function``, ``--status`` and ``--cold/--warm`` narrow the table."""
+    db = str(running.config.db_path)
+    assert "req-late" not in run("traces", "--db", db, "list", "--function", "api")
+    assert "req-ok" not in run("traces", "--db", db, "list", "--status", "timeout")
+    assert "req-late" not in run("traces", "--db", db, "list", "--cold")
+    assert run("traces", "--db", db, "list", "--function", "nobody").strip() == "no invocations match"
+
+
+def test_list_through_the_api(running: Collector) -> None:
+    """With ``--url`` and a read key the CLI reads the collector's JSON API instead of the file."""
+    out = run("traces", "--url", running.url, "--key", READ_KEY, "list", "--status", "ok")
+    assert "req-ok" in out
+    assert "req-late" not in out
+
+
+def test_list_through_the_api_needs_a_key(running: Collector) -> None:
+    """A wrong key gives a clear error, not a traceback."""
+    result = CliRunner().invoke(cli, ["traces", "--url", running.url, "--key", "bad", "list"])
+    assert result.exit_code == 1
+    assert "answered 401" in result.output
+
+
+def test_show_prints_summary_waterfall_logs_and_metrics(running: Collector) -> None:
+    """``traces show ID`` prints the invocation's facts, span tree with bars, its logs and metrics."""
+    out = run("traces", "--db", str(running.config.db_path), "show", "req-ok")
+    assert "Billed       121.0 ms" in out
+    assert "cold (init 180.0 ms)" in out
+    assert "DynamoDB.GetItem #0" in out
+    assert "|#" in out
+    assert "handling order 42" in out
+    assert "aws.lambda.billed_duration" in out
+
+
+def test_show_marks_failures_via_the_api(running: Collector) -> None:
+    """A timed-out invocation shows its status and a ``!`` on the failed span."""
+    out = run("traces", "--url", running.url, "--key", READ_KEY, "show", "req-late")
+    assert "TIMEOUT (Sandbox.Timedout)" in out
+    assert "! slow" in out
+
+
+def test_show_unknown_id_fails_clearly(running: Collector) -> None:
+    """An unknown id is an error naming it, from the file and from the API."""
+    for source in (["--db", str(running.config.db_path)], ["--url", running.url, "--key", READ_KEY]):
+        result = CliRunner().invoke(cli, ["traces", *source, "show", "nope"])
+        assert result.exit_code == 1
+        assert "no invocation nope" in result.output
+
+
+def test_missing_database_fails_clearly(tmp_path: Path) -> None:
+    """Pointing at a file that does not exist says so."""
+    result = CliRunner().invoke(cli, ["traces", "--db", str(tmp_path / "none.db"), "list"])
+    assert result.exit_code == 1
+    assert "no collector database" in result.output

@@ -166,3 +166,57 @@ def test_proc_and_cgroup_files_are_parsed() -> None:
     assert str(cgroup_mount(mounts, "cgroup", "memory")) == "/sys/fs/cgroup/memory"
     assert str(cgroup_mount(mounts, "cgroup2", None)) == "/u"
     assert cgroup_mount(mounts, "cgroup", "freezer") is None
+
+
+def test_memory_allocated_before_joining_is_still_measured(mode: str, guards: list[MemoryGuard]) -> None:
+    """A process added with add_pid after it wrote 60 MiB is reported with at least 60 MB."""
+    guard = MemoryGuard.create("late-join", 256, prefer=mode)
+    guards.append(guard)
+    child = subprocess.Popen(
+        [sys.executable, "-c", ALLOCATOR, "60"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdin is not None
+        assert child.stdout is not None
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        assert child.stdout.readline().strip() == "done"
+        guard.add_pid(child.pid)
+        guard.reset_peak()
+        assert guard.max_used_mb() >= 60
+    finally:
+        child.kill()
+        child.wait(WAIT_S)
+
+
+@pytest.mark.skipif(not CGROUP, reason="no writable memory cgroup")
+def test_join_fd_puts_a_child_in_the_cgroup_before_exec(guards: list[MemoryGuard]) -> None:
+    """A child that writes its pid to join_fd() before exec is a member of the sandbox's cgroup."""
+    import os
+
+    guard = MemoryGuard.create("join-fd", 128)
+    guards.append(guard)
+    fd = guard.join_fd()
+    assert fd is not None
+    assert guard.join_fd() == fd
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"],
+        stdin=subprocess.PIPE,
+        pass_fds=(fd,),
+        preexec_fn=lambda: os.write(fd, str(os.getpid()).encode()) and None,
+    )
+    try:
+        assert isinstance(guard, CgroupV1Guard | CgroupV2Guard)
+        assert str(child.pid) in (guard.path / "cgroup.procs").read_text().split()
+    finally:
+        child.kill()
+        child.wait(WAIT_S)
+
+
+def test_rss_guard_has_no_join_fd() -> None:
+    """Without a cgroup there is nothing to join before exec: join_fd() is None."""
+    guard = MemoryGuard.create("rss-join", 128, prefer="rss")
+    try:
+        assert guard.join_fd() is None
+    finally:
+        guard.close()

@@ -328,3 +328,29 @@ def test_close_is_idempotent_and_refuses_new_subscriptions(listener: Listener) -
     hub.close()
     hub.close()
     assert subscribe(hub, listener.port, ext="ext-2")[0] == 403
+
+
+def test_init_events_are_replayed_to_a_new_subscriber(hub: TelemetryHub, listener: Listener) -> None:
+    """A subscriber gets the Init events emitted before it subscribed (initStart first), exactly once."""
+    hub.emit("platform.initStart", {"phase": "init", "initializationType": "on-demand"})
+    hub.log_line("extension", "ext starting", request_id=None)
+    subscribe(hub, listener.port, types=("platform",), timeoutMs=25)
+    hub.emit("platform.initReport", {"phase": "init", "status": "success", "metrics": {"durationMs": 1.0}})
+    assert listener.wait_types("platform.initReport")
+    hub.flush(WAIT_S)
+    assert [e["type"] for e in listener.events] == [
+        "platform.initStart",
+        "platform.telemetrySubscription",
+        "platform.initReport",
+    ]
+
+
+def test_invoke_events_are_not_replayed(hub: TelemetryHub, listener: Listener) -> None:
+    """Replay stops at the first platform.start: invoke-phase events never reach a late subscriber."""
+    hub.emit("platform.initStart", {"phase": "init"})
+    hub.emit("platform.start", {"requestId": "r1"})
+    hub.emit("platform.report", {"requestId": "r1", "status": "success", "metrics": {}})
+    subscribe(hub, listener.port, types=("platform",), timeoutMs=25)
+    assert listener.wait_types("platform.telemetrySubscription")
+    hub.flush(WAIT_S)
+    assert [e["type"] for e in listener.events] == ["platform.telemetrySubscription"]

@@ -74,6 +74,23 @@ def _read(path: Path) -> str:
         return ""
 
 
+def process_usage(pids: set[int]) -> int:
+    """Bytes the processes hold: their summed RSS, or the largest single peak (VmHWM) if that is more."""
+    rss = hwm = 0
+    for pid in pids:
+        status = _read(PROC / str(pid) / "status")
+        rss += status_kib(status, "VmRSS") * 1024
+        hwm = max(hwm, status_kib(status, "VmHWM") * 1024)
+    return max(rss, hwm)
+
+
+def clear_peaks(pids: set[int]) -> None:
+    """Reset each process's VmHWM (``clear_refs`` 5)."""
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            (PROC / str(pid) / "clear_refs").write_text("5")
+
+
 # --- the guards -----------------------------------------------------------------------------------------
 class MemoryGuard:
     """Limit and measure the memory of one sandbox's processes. Use ``create``."""
@@ -96,6 +113,14 @@ class MemoryGuard:
     def add_pid(self, pid: int) -> None:
         """Put a process (and the children it will start) under the limit."""
         raise NotImplementedError
+
+    def join_fd(self) -> int | None:
+        """An fd a child writes its pid to before exec to join the limit (None when there is no cgroup).
+
+        Memory a process allocated before joining stays charged outside the cgroup (cgroup v1 no longer
+        moves charges), so children should join before exec rather than through ``add_pid`` afterwards.
+        """
+        return None
 
     def enter_self(self) -> None:
         """Add the calling process: usable as ``preexec_fn`` so a child is limited before it runs any code."""
@@ -124,9 +149,22 @@ class _CgroupGuard(MemoryGuard):
         super().__init__(limit_mb)
         self.path = path
         self._closed = False
+        self._join_fd: int | None = None
 
     def add_pid(self, pid: int) -> None:
         (self.path / "cgroup.procs").write_text(str(pid))
+
+    def join_fd(self) -> int | None:
+        if self._join_fd is None and not self._closed:
+            self._join_fd = os.open(self.path / "cgroup.procs", os.O_WRONLY | os.O_CLOEXEC)
+        return self._join_fd
+
+    def _procs(self) -> set[int]:
+        return {int(p) for p in _read(self.path / "cgroup.procs").split()}
+
+    def _used(self, cgroup_bytes: int) -> int:
+        """The cgroup's figure, or the processes' own if more (memory from before they joined)."""
+        return to_mb(max(cgroup_bytes, process_usage(self._procs())))
 
     def _write(self, name: str, value: str) -> None:
         (self.path / name).write_text(value)
@@ -135,6 +173,9 @@ class _CgroupGuard(MemoryGuard):
         if self._closed:
             return
         self._closed = True
+        if self._join_fd is not None:
+            os.close(self._join_fd)
+            self._join_fd = None
         parent = self.path.parent / "cgroup.procs"
         for pid in _read(self.path / "cgroup.procs").split():
             with contextlib.suppress(OSError):
@@ -161,6 +202,8 @@ class CgroupV1Guard(_CgroupGuard):
             path.mkdir()
             guard = cls(path, limit_mb)
             guard._write("memory.limit_in_bytes", str(limit_mb * MIB))
+            with contextlib.suppress(OSError):  # older kernels: a process added later brings its memory
+                guard._write("memory.move_charge_at_immigrate", "3")
             if (path / "memory.memsw.limit_in_bytes").exists():
                 guard._write("memory.memsw.limit_in_bytes", str(limit_mb * MIB))
             guard.reset_peak()
@@ -178,10 +221,11 @@ class CgroupV1Guard(_CgroupGuard):
         return counter(_read(self.path / "memory.oom_control"), "oom_kill")
 
     def max_used_mb(self) -> int:
-        return to_mb(int(_read(self.path / "memory.max_usage_in_bytes") or 0))
+        return self._used(int(_read(self.path / "memory.max_usage_in_bytes") or 0))
 
     def reset_peak(self) -> None:
         self._write("memory.max_usage_in_bytes", "0")
+        clear_peaks(self._procs())
         self._oom_base = self._oom_count()
 
     def oom_killed(self) -> bool:
@@ -226,11 +270,12 @@ class CgroupV2Guard(_CgroupGuard):
 
     def max_used_mb(self) -> int:
         if self._peak_fd is not None:
-            return to_mb(int(os.pread(self._peak_fd, 64, 0) or b"0"))
-        return to_mb(int(_read(self.path / "memory.peak") or _read(self.path / "memory.current") or 0))
+            return self._used(int(os.pread(self._peak_fd, 64, 0) or b"0"))
+        return self._used(int(_read(self.path / "memory.peak") or _read(self.path / "memory.current") or 0))
 
     def reset_peak(self) -> None:
         self._oom_base = self._oom_count()
+        clear_peaks(self._procs())
         if self._peak_fd is None:
             with contextlib.suppress(OSError):
                 self._peak_fd = os.open(self.path / "memory.peak", os.O_RDWR)
@@ -277,9 +322,7 @@ class RssGuard(MemoryGuard):
             return to_mb(self._peak)
 
     def reset_peak(self) -> None:
-        for pid in self._tree():
-            with contextlib.suppress(OSError):
-                (PROC / str(pid) / "clear_refs").write_text("5")  # resets VmHWM
+        clear_peaks(self._tree())
         with self._lock:
             self._peak = 0
             self._killed = False
@@ -299,12 +342,7 @@ class RssGuard(MemoryGuard):
 
     def _sample(self) -> None:
         pids = self._tree()
-        rss = hwm = 0
-        for pid in pids:
-            status = _read(PROC / str(pid) / "status")
-            rss += status_kib(status, "VmRSS") * 1024
-            hwm = max(hwm, status_kib(status, "VmHWM") * 1024)
-        used = max(rss, hwm)
+        used = process_usage(pids)
         with self._lock:
             self._peak = max(self._peak, used)
             over = used > self.limit_mb * MIB

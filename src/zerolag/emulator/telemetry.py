@@ -27,6 +27,10 @@ from zerolag.emulator.telemetry_subscription import (
 from zerolag.lambda_wire import ERR_LOGS_CLOSED, ERR_TELEMETRY_CLOSED, TelemetryEvent, error_body
 
 JSON_RECORD_SCHEMAS = ("2022-12-13", "2025-01-29")
+# Events of the Init phase are replayed to each new subscriber, so it sees platform.initStart (emitted before
+# any extension runs). Recording stops at the first platform.start, or at this many events.
+INIT_HISTORY_MAX = 10000
+Pair = tuple[TelemetryEvent, "TelemetryEvent | None"]
 OK_BODY = b'"OK"'
 
 
@@ -69,6 +73,7 @@ class TelemetryHub:
         self._lock = threading.Lock()
         self._events_lock = threading.Lock()
         self._subscribers: dict[tuple[str, Api], _Subscriber] = {}
+        self._init_history: list[Pair] | None = []
         self._paused = False
         self._closed = False
 
@@ -109,6 +114,8 @@ class TelemetryHub:
             )
             if self._paused:
                 deliverer.pause()
+            for event, json_event in self._init_history or []:
+                self._offer(deliverer, event, json_event)
             self._subscribers[(extension_id, sub.api)] = _Subscriber(extension_id, name, sub, deliverer)
         if old is not None:
             old.deliverer.close()
@@ -135,15 +142,26 @@ class TelemetryHub:
         self._publish(text_event, json_event)
 
     def _publish(self, event: TelemetryEvent, json_event: TelemetryEvent | None) -> None:
-        if event["type"] not in LOGS_ONLY_TYPES:
-            with self._events_lock:
-                self.events.append(dict(json_event or event))
-        kind = category(event["type"])
-        with self._lock:
+        with self._lock:  # one lock for record and fan-out, so a new subscriber never sees an event twice
+            if event["type"] not in LOGS_ONLY_TYPES:
+                with self._events_lock:
+                    self.events.append(dict(json_event or event))
+            self._remember(event, json_event)
             for s in self._subscribers.values():
-                if kind in s.sub.types:
-                    for item in self._shape(s.sub, event, json_event):
-                        s.deliverer.offer(item, event_size(item))
+                self._offer(s.deliverer, event, json_event)
+
+    def _remember(self, event: TelemetryEvent, json_event: TelemetryEvent | None) -> None:
+        if self._init_history is None:
+            return
+        if event["type"] == "platform.start" or len(self._init_history) >= INIT_HISTORY_MAX:
+            self._init_history = None
+        else:
+            self._init_history.append((event, json_event))
+
+    def _offer(self, deliverer: Deliverer, event: TelemetryEvent, json_event: TelemetryEvent | None) -> None:
+        if category(event["type"]) in deliverer.sub.types:
+            for item in self._shape(deliverer.sub, event, json_event):
+                deliverer.offer(item, event_size(item))
 
     @staticmethod
     def _shape(

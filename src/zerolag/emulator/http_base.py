@@ -19,6 +19,7 @@ from typing import Any
 from zerolag import lambda_wire as wire
 
 MAX_STREAM_BYTES = 200 * 1024 * 1024  # response streaming limit (contract section 1)
+DRAIN_CAP = 256 * 1024 * 1024  # an oversized body up to this size is read and dropped before the error reply
 
 
 class ApiError(Exception):
@@ -71,6 +72,11 @@ class JsonHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """No access log: the emulator prints CloudWatch-style lines instead."""
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Protocol-level errors (bad request line, unsupported method) as the contract's JSON error."""
+        self.close_connection = True
+        self.reply_json(code, wire.error_body(wire.ERR_INVALID_REQUEST_FORMAT, message or "Bad request"))
+
     def reply(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
         all_headers = {"Content-Type": "application/json", **(headers or {})}
@@ -103,13 +109,26 @@ class JsonHandler(BaseHTTPRequestHandler):
         length = self._content_length()
         first = _now()
         if length > limit:
-            self.close_connection = True
+            self._discard(length)
             raise TooLarge
         data = self.rfile.read(length) if length else b""
         if len(data) < length:
             self.close_connection = True
             raise ApiError(400, wire.ERR_TRUNCATED_REQUEST, "Truncated HTTP request body")
         return Body(data, first, _now())
+
+    def _discard(self, length: int) -> None:
+        """Read and drop an oversized body so the client can read the error reply (bounded)."""
+        if length > DRAIN_CAP:
+            self.close_connection = True
+            return
+        left = length
+        while left > 0:
+            got = self.rfile.read(min(left, 1 << 20))
+            if not got:
+                self.close_connection = True
+                return
+            left -= len(got)
 
     def _content_length(self) -> int:
         raw = self.headers.get("Content-Length", "0") or "0"
@@ -138,11 +157,14 @@ class JsonHandler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 raise ApiError(400, wire.ERR_TRUNCATED_REQUEST, "Truncated chunked body")
             total += size
-            if total > limit:
+            if total <= limit:
+                parts.append(chunk)
+            elif total > DRAIN_CAP:
                 self.close_connection = True
                 raise TooLarge
-            parts.append(chunk)
         trailers = self._read_trailers()
+        if total > limit:
+            raise TooLarge
         return Body(b"".join(parts), first or _now(), _now(), trailers)
 
     def _chunk_size(self) -> int:
@@ -179,5 +201,5 @@ def _now() -> float:
 
 def serve_in_thread(server: QuietServer) -> None:
     """Run ``server`` in a daemon thread (``server.server_address`` has the real port)."""
-    thread = threading.Thread(target=server.serve_forever, name="http-server", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="http-server", daemon=True)
     thread.start()

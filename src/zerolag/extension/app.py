@@ -1,0 +1,129 @@
+"""Wiring, after registration: configuration, logs, pipeline, receiver, plugins, then the event loop.
+
+Loaded while the runtime initialises (the platform starts the runtime once every extension has registered).
+Failures here are reported as ``/extension/init/error`` with a message that names the cause.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import random
+import socket
+from collections.abc import Mapping
+
+from zerolag.extension import extapi
+from zerolag.extension.backoff import Backoff
+from zerolag.extension.breaker import CircuitBreaker
+from zerolag.extension.buffer import MemoryBuffer
+from zerolag.extension.config import ConfigError, ExtensionConfig, load_config
+from zerolag.extension.context import ExtensionContext
+from zerolag.extension.counters import Counters
+from zerolag.extension.flush import FlushPolicy
+from zerolag.extension.forwarder import Forwarder
+from zerolag.extension.log import setup as setup_logging
+from zerolag.extension.loop import EventLoop
+from zerolag.extension.pipeline import Pipeline
+from zerolag.extension.plugins import PLUGINS
+from zerolag.extension.receiver import OtlpReceiver
+from zerolag.extension.server import HttpServer
+from zerolag.extension.spool import Spool
+from zerolag.extension.store import Store
+
+_log = logging.getLogger("zerolag.extension")
+
+
+class PluginError(RuntimeError):
+    pass
+
+
+def build_pipeline(config: ExtensionConfig, counters: Counters, rng: random.Random | None = None) -> Pipeline:
+    """The pipeline for ``config`` (no threads started)."""
+    spool = Spool(config.spool_dir, config.spool_bytes)
+    recovered = spool.recover()
+    if recovered:
+        _log.info("spool: %d entries left by a previous run will be resent", recovered)
+    store = Store(MemoryBuffer(config.buffer_bytes), spool, counters, config.batch_bytes)
+    forwarder = None
+    if config.otlp_endpoint:
+        forwarder = Forwarder(config.otlp_endpoint, config.otlp_headers, config.send_timeout_ms / 1000)
+    policy = FlushPolicy(
+        config.flush,
+        budget_s=config.flush_budget_ms / 1000,
+        margin_s=config.deadline_margin_ms / 1000,
+        max_delay_s=config.max_delay_ms / 1000,
+    )
+    breaker = CircuitBreaker(
+        config.breaker_failures, config.breaker_open_ms / 1000, config.retry_max_ms / 1000
+    )
+    backoff = Backoff(0.1, config.retry_max_ms / 1000, rng or random.Random())
+    return Pipeline(
+        store, forwarder=forwarder, policy=policy, breaker=breaker, backoff=backoff, counters=counters
+    )
+
+
+def start_plugins(ctx: ExtensionContext, names: tuple[str, ...] = PLUGINS) -> list[str]:
+    """Import and start each plugin that exists; returns the names started."""
+    started = []
+    for name in names:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise PluginError(f"{name}: {exc}") from exc
+        start = getattr(module, "start", None)
+        if start is None:
+            continue
+        try:
+            start(ctx)
+        except Exception as exc:
+            raise PluginError(f"{name}: {type(exc).__name__}: {exc}") from exc
+        started.append(name)
+    return started
+
+
+def run(
+    env: Mapping[str, str],
+    api: str,
+    ext_id: str,
+    otlp_sock: socket.socket,
+    listeners: dict[str, socket.socket],
+) -> int:
+    try:
+        config = load_config(env)
+    except ConfigError as exc:
+        extapi.report_error(api, ext_id, "Extension.ConfigError", str(exc), init=True)
+        return 1
+    setup_logging(config.log_level, secrets=tuple(value for _, value in config.otlp_headers))
+    counters = Counters()
+    pipeline = build_pipeline(config, counters)
+    ctx = ExtensionContext(
+        config, env=env, extension_id=ext_id, runtime_api=api, pipeline=pipeline, listeners=listeners
+    )
+    receiver = HttpServer(
+        otlp_sock,
+        OtlpReceiver(pipeline),
+        max_body=config.max_request_bytes,
+        on_error=lambda what: counters.add("handler_errors"),
+        name="otlp",
+    )
+    receiver.start()
+    pipeline.start()
+    try:
+        plugins = start_plugins(ctx)
+    except PluginError as exc:
+        extapi.report_error(api, ext_id, "Extension.PluginError", str(exc), init=True)
+        return 1
+    _log.info(
+        "ready",
+        extra={
+            "fields": {
+                "port": receiver.port,
+                "flush": str(config.flush),
+                "plugins": plugins,
+                "backend": bool(config.otlp_endpoint),
+            }
+        },
+    )
+    return EventLoop(ctx, env).run()

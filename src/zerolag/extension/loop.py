@@ -1,0 +1,117 @@
+"""The event loop: ``/event/next`` → INVOKE (end-of-invocation plan) or SHUTDOWN (final flush), and the self-
+telemetry (counters as a JSON log line and as OTLP metrics).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from zerolag.extension import extapi
+from zerolag.extension.context import ExtensionContext
+from zerolag.extension.counters import metrics_request, resource_from_env
+
+_log = logging.getLogger("zerolag.extension")
+SELF_EXPORT_S = 60.0
+MAX_MISSED_DONE = 3  # runtime_done missed this often in a row: stop waiting for it
+SHUTDOWN_FALLBACK_S = 1.5  # when a SHUTDOWN carries no usable deadline
+
+
+class EventLoop:
+    def __init__(self, ctx: ExtensionContext, env: Mapping[str, str]) -> None:
+        self.ctx = ctx
+        self.pipeline = ctx.pipeline
+        self.config = ctx.config
+        self._resource = resource_from_env(env)
+        self._start_ns = time.time_ns()
+        self._last_export = time.monotonic()
+        self._missed_done = 0
+        self.invocations = 0
+
+    def run(self) -> int:
+        while True:
+            try:
+                raw = extapi.next_event(self.ctx.runtime_api, self.ctx.extension_id)
+                event: dict[str, Any] = json.loads(raw)
+            except (extapi.ExtensionApiError, ValueError) as exc:
+                _log.error("event/next failed: %s; flushing and exiting", exc)
+                self.shutdown(time.monotonic() + SHUTDOWN_FALLBACK_S, "error")
+                return 1
+            now = time.monotonic()
+            self.ctx.run_event_hooks(event)
+            if event.get("eventType") == "SHUTDOWN":
+                deadline = _monotonic_deadline(event.get("deadlineMs"), now, None)
+                self.shutdown(deadline or now + SHUTDOWN_FALLBACK_S, str(event.get("shutdownReason", "")))
+                return 0
+            self.invoke(event, now)
+
+    def invoke(self, event: dict[str, Any], now: float) -> None:
+        self.invocations += 1
+        pipeline = self.pipeline
+        pipeline.policy.on_invoke(now)
+        pipeline.begin_invocation()
+        if not pipeline.expects_runtime_done:
+            # No end signal: go back to /event/next at once and send in the background while the sandbox runs.
+            return
+        deadline = _monotonic_deadline(event.get("deadlineMs"), now, None)
+        margin = self.config.deadline_margin_ms / 1000
+        wait_until = (deadline - margin) if deadline is not None else now + 900.0
+        if pipeline.wait_runtime_done(str(event.get("requestId", "")), wait_until):
+            self._missed_done = 0
+        else:
+            self._missed_done += 1
+            if self._missed_done >= MAX_MISSED_DONE:
+                _log.warning(
+                    "runtime_done missed %d times in a row: no longer waiting for it", self._missed_done
+                )
+                pipeline.expect_runtime_done(False)
+        self.maybe_export_self(time.monotonic(), force=False)
+        end = time.monotonic()
+        plan = pipeline.policy.end_plan(end, deadline, pipeline.buffer_state())
+        if plan.flush_s > 0:
+            pipeline.flush(end + plan.flush_s)
+        pipeline.quiesce(max(0.0, end + plan.wait_s - time.monotonic()) if plan.wait_s > 0 else 0.0)
+
+    def shutdown(self, deadline: float, reason: str) -> None:
+        """Flush everything by ``deadline`` minus the margin; spool and report what could not be sent."""
+        margin = self.config.deadline_margin_ms / 1000
+        self.ctx.run_shutdown_hooks(deadline - margin)
+        self.maybe_export_self(time.monotonic(), force=True)
+        pipeline = self.pipeline
+        pipeline.begin_invocation()
+        done = pipeline.flush(deadline - margin)
+        pipeline.quiesce(max(0.0, deadline - margin / 2 - time.monotonic()))
+        pipeline.close()
+        unsent = pipeline.spill_remaining()
+        if unsent:
+            pipeline.counters.add("shutdown_unsent", unsent)
+        fields = {"reason": reason, "flushed": done, "unsent_items": unsent, **pipeline.counters.snapshot()}
+        fields["spool_peak_bytes"] = pipeline.store.spool_peak_bytes
+        _log.info("shutdown", extra={"fields": fields})
+
+    def maybe_export_self(self, now: float, *, force: bool) -> None:
+        """Log the counters and hand them to the pipeline as OTLP metrics (every ``SELF_EXPORT_S``)."""
+        if not force and now - self._last_export < SELF_EXPORT_S:
+            return
+        self._last_export = now
+        values = self.pipeline.counters.snapshot()
+        _log.info("counters", extra={"fields": values})
+        if not self.config.self_metrics or self.pipeline.forwarder is None:
+            return
+        from zerolag.extension.buffer import Chunk
+        from zerolag.otlp import protobuf
+
+        data = protobuf.encode(
+            "metrics", metrics_request(values, self._start_ns, time.time_ns(), self._resource)
+        )
+        self.pipeline.add_internal(Chunk("metrics", data, len(values), now))
+
+
+def _monotonic_deadline(deadline_ms: object, now: float, fallback: None) -> float | None:
+    """An epoch-ms deadline on the monotonic clock (None when absent)."""
+    if isinstance(deadline_ms, (int, float)) and not isinstance(deadline_ms, bool) and deadline_ms > 0:
+        return now + (float(deadline_ms) - time.time() * 1000) / 1000
+    return fallback

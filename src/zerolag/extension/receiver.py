@@ -1,0 +1,173 @@
+"""The local OTLP/HTTP receiver: ``/v1/traces``, ``/v1/metrics``, ``/v1/logs`` in protobuf and JSON.
+
+Responses follow the OTLP/HTTP spec: 200 with an empty ``Export*ServiceResponse`` in the request's encoding;
+400 for malformed input, 413 for oversized bodies (``server``), 415 for an unsupported content type, 404 / 405
+for other paths and methods. Error bodies are a ``google.rpc.Status`` (protobuf requests) or its JSON form.
+
+Accepted data is handed to the pipeline as protobuf (JSON is re-encoded), with the loopback protocol headers
+``X-Zerolag-Request-Id`` and ``X-Zerolag-Final`` (docs/INTERFACES.md).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any, Final, Protocol
+
+from zerolag.extension.http import HttpRequest, HttpResponse
+from zerolag.otlp import (
+    CONTENT_TYPE_JSON,
+    CONTENT_TYPE_PROTOBUF,
+    PATHS,
+    TOP_LEVEL_KEY,
+    OtlpDecodeError,
+    Signal,
+)
+
+SIGNAL_BY_PATH: Final[dict[str, Signal]] = {path: signal for signal, path in PATHS.items()}
+PROTOBUF_TYPES: Final = frozenset({"application/x-protobuf", "application/protobuf"})
+H_REQUEST_ID: Final = "x-zerolag-request-id"
+H_FINAL: Final = "x-zerolag-final"
+GRPC_INVALID_ARGUMENT: Final = 3
+GRPC_UNIMPLEMENTED: Final = 12
+
+ITEM_KEYS: Final[dict[Signal, tuple[str, str]]] = {
+    "traces": ("scopeSpans", "spans"),
+    "metrics": ("scopeMetrics", "metrics"),
+    "logs": ("scopeLogs", "logRecords"),
+}
+POINT_KINDS: Final = ("gauge", "sum", "histogram", "exponentialHistogram", "summary")
+
+
+class Sink(Protocol):
+    def submit(self, signal: Signal, data: bytes, items: int, request_id: str | None = None) -> None: ...
+
+    def runtime_done(self, request_id: str) -> None: ...
+
+    def count(self, name: str, n: int = 1) -> None: ...
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def status_body(code: int, message: str, protobuf: bool) -> bytes:
+    """A ``google.rpc.Status`` with ``code`` and ``message``, in protobuf or JSON."""
+    text = message.encode()
+    if protobuf:
+        return b"\x08" + _varint(code) + b"\x12" + _varint(len(text)) + text
+    safe = message.replace("\\", "/").replace('"', "'")
+    return f'{{"code":{code},"message":"{safe}"}}'.encode()
+
+
+def count_request_items(signal: Signal, request: dict[str, Any]) -> int:
+    """Spans, metric data points or log records in a request in the dict form."""
+    outer, inner = ITEM_KEYS[signal]
+    total = 0
+    for resource in request.get(TOP_LEVEL_KEY[signal], []) or []:
+        for scope in resource.get(outer, []) or []:
+            for item in scope.get(inner, []) or []:
+                if signal != "metrics":
+                    total += 1
+                    continue
+                for kind in POINT_KINDS:
+                    body = item.get(kind)
+                    if isinstance(body, dict):
+                        total += len(body.get("dataPoints", []) or [])
+    return total
+
+
+def _protobuf_items(signal: Signal, data: bytes) -> int:
+    """Validate a protobuf request and count its items (``otlp.wire`` when available, else a full decode)."""
+    try:
+        from zerolag.otlp import wire  # type: ignore[attr-defined, unused-ignore]
+    except ImportError:
+        from zerolag.otlp import protobuf
+
+        return count_request_items(signal, protobuf.decode(signal, data))
+    count: int = wire.count_items(signal, data)
+    return count
+
+
+def _json_to_protobuf(signal: Signal, data: bytes) -> tuple[bytes, int]:
+    from zerolag.otlp import protobuf
+
+    try:
+        from zerolag.otlp import jsoncodec  # type: ignore[attr-defined, unused-ignore]
+
+        request = jsoncodec.loads(signal, data)
+    except ImportError:
+        import json
+
+        try:
+            request = json.loads(data)
+        except (ValueError, RecursionError) as exc:
+            raise OtlpDecodeError("malformed JSON") from exc
+    if not isinstance(request, dict):
+        raise OtlpDecodeError("not a JSON object")
+    try:
+        encoded = protobuf.encode(signal, request)
+    except (TypeError, ValueError, KeyError, AttributeError, OverflowError, RecursionError) as exc:
+        raise OtlpDecodeError(f"not a valid OTLP/JSON {signal} request") from exc
+    return encoded, count_request_items(signal, request)
+
+
+class OtlpReceiver:
+    """The request handler (``HttpServer`` calls it on the connection's thread)."""
+
+    def __init__(
+        self, sink: Sink, on_agent_data: Callable[[str, Signal, bytes, bool], None] | None = None
+    ) -> None:
+        self.sink = sink
+        self.on_agent_data = on_agent_data
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        signal = SIGNAL_BY_PATH.get(request.path.rstrip("/") or "/")
+        content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        is_protobuf = content_type in PROTOBUF_TYPES
+        if signal is None:
+            return self._error(404, GRPC_UNIMPLEMENTED, "unknown path", is_protobuf)
+        if request.method != "POST":
+            return self._error(405, GRPC_UNIMPLEMENTED, "use POST", is_protobuf)
+        if not is_protobuf and content_type != CONTENT_TYPE_JSON:
+            return self._error(415, GRPC_INVALID_ARGUMENT, "unsupported Content-Type", False)
+        try:
+            if is_protobuf:
+                data, items = request.body, _protobuf_items(signal, request.body)
+            else:
+                data, items = _json_to_protobuf(signal, request.body)
+        except (OtlpDecodeError, RecursionError):
+            self.sink.count("rejected")
+            return self._error(400, GRPC_INVALID_ARGUMENT, f"malformed {signal} request", is_protobuf)
+        request_id = request.headers.get(H_REQUEST_ID) or None
+        final = request.headers.get(H_FINAL, "").lower() == "true"
+        if data:
+            self.sink.submit(signal, data, items, request_id)
+        self._note_agent(request_id, signal, data, final)
+        if final and request_id:
+            self.sink.runtime_done(request_id)
+        if is_protobuf:
+            return HttpResponse(200, b"", CONTENT_TYPE_PROTOBUF)
+        return HttpResponse(200, b"{}", CONTENT_TYPE_JSON)
+
+    def _note_agent(self, request_id: str | None, signal: Signal, data: bytes, final: bool) -> None:
+        if request_id is None:
+            return
+        if self.on_agent_data is not None:
+            self.on_agent_data(request_id, signal, data, final)
+            return
+        telemetry = sys.modules.get("zerolag.extension.telemetry")
+        if telemetry is not None:
+            telemetry.note_agent_data(request_id, signal, data, final)
+
+    def _error(self, status: int, code: int, message: str, protobuf: bool) -> HttpResponse:
+        content_type = CONTENT_TYPE_PROTOBUF if protobuf else CONTENT_TYPE_JSON
+        return HttpResponse(status, status_body(code, message, protobuf), content_type)

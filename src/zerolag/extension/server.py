@@ -1,0 +1,143 @@
+"""The connection side of the loopback HTTP server: accept loop, one thread per connection, bounded."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Callable
+
+from zerolag.extension.http import (
+    Handler,
+    HttpError,
+    HttpRequest,
+    HttpResponse,
+    decode_body,
+    error_response,
+    read_body,
+    read_head,
+    render,
+)
+
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+def bind_loopback(port: int, host: str = "127.0.0.1") -> socket.socket:
+    """A listening TCP socket on ``host:port`` (0 = any free port). Raises ``OSError`` when the port is
+    taken.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class HttpServer:
+    """Serves ``handler`` on an already listening socket until ``close``."""
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        handler: Handler,
+        *,
+        max_body: int,
+        max_connections: int = 64,
+        idle_timeout_s: float = 60.0,
+        on_error: Callable[[str], None] | None = None,
+        name: str = "http",
+    ) -> None:
+        self.sock = sock
+        self.port: int = sock.getsockname()[1]
+        self.handler = handler
+        self.max_body = max_body
+        self.idle_timeout_s = idle_timeout_s
+        self._on_error = on_error
+        self._slots = threading.BoundedSemaphore(max_connections)
+        self._closed = False
+        self._name = name
+        self._connections: set[socket.socket] = set()
+        self._lock = threading.Lock()
+
+    def start(self) -> threading.Thread:
+        thread = threading.Thread(target=self._accept_loop, name=f"zerolag-{self._name}", daemon=True)
+        thread.start()
+        return thread
+
+    def close(self) -> None:
+        self._closed = True
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+        with self._lock:
+            for conn in list(self._connections):
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+
+    def _accept_loop(self) -> None:
+        while not self._closed:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                if self._closed:
+                    return
+                continue
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if not self._slots.acquire(blocking=False):
+                with contextlib.suppress(OSError):
+                    conn.sendall(render(error_response(503, "too many connections"), keep_alive=False))
+                conn.close()
+                continue
+            with self._lock:
+                self._connections.add(conn)
+            threading.Thread(
+                target=self._serve, args=(conn,), name=f"zerolag-{self._name}-conn", daemon=True
+            ).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        try:
+            conn.settimeout(self.idle_timeout_s)
+            with conn.makefile("rb", buffering=65536) as rfile:
+                while self._serve_one(conn, rfile):
+                    pass
+        except (OSError, ValueError):
+            pass  # client went away or timed out: nothing to answer
+        finally:
+            with self._lock:
+                self._connections.discard(conn)
+            self._slots.release()
+            with contextlib.suppress(OSError):
+                conn.close()
+
+    def _serve_one(self, conn: socket.socket, rfile: object) -> bool:
+        """Read, handle and answer one request; False when the connection must end."""
+        keep_alive = True
+        try:
+            request = read_head(rfile)  # type: ignore[arg-type]
+            if request is None:
+                return False
+            keep_alive = request.headers.get("connection", "").lower() != "close"
+            if request.headers.get("expect", "").lower() == "100-continue":
+                conn.sendall(CONTINUE)
+            raw = read_body(rfile, request, self.max_body)  # type: ignore[arg-type]
+            request.body = decode_body(raw, request.headers.get("content-encoding", ""), self.max_body)
+            response = self._handle(request)
+        except HttpError as exc:
+            response = error_response(exc.status, str(exc))
+            keep_alive = keep_alive and not exc.close
+        conn.sendall(render(response, keep_alive))
+        return keep_alive
+
+    def _handle(self, request: HttpRequest) -> HttpResponse:
+        try:
+            return self.handler(request)
+        except HttpError:
+            raise
+        except Exception as exc:  # the server must outlive any handler bug; the bug is reported, not raised
+            if self._on_error is not None:
+                self._on_error(f"{type(exc).__name__} in {self._name} handler")
+            return error_response(500, "internal error")

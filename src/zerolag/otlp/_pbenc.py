@@ -2,8 +2,7 @@
 
 A message encodes by walking the dict's own items (sparse dicts are the common case) and calling the
 field's closure, which appends wire bytes to a list. Values equal to the proto3 default are omitted
-unless the field has presence. ``KeyValue`` and ``AnyValue`` have hand-written fast paths: attributes
-dominate the size and the cost of every OTLP payload.
+unless the field has presence. ``_pbfast`` adds hand-written fast paths for the hottest messages.
 """
 
 from __future__ import annotations
@@ -22,10 +21,10 @@ if TYPE_CHECKING:
 
 _SMALL = [bytes((i,)) for i in range(128)]
 _U64 = 1 << 64
-_pack_q = struct.Struct("<q").pack
-_pack_Q = struct.Struct("<Q").pack
-_pack_d = struct.Struct("<d").pack
-_pack_I = struct.Struct("<I").pack
+pack_q = struct.Struct("<q").pack
+pack_Q = struct.Struct("<Q").pack
+pack_d = struct.Struct("<d").pack
+pack_I = struct.Struct("<I").pack
 
 
 def varint(n: int) -> bytes:
@@ -42,7 +41,7 @@ def varint(n: int) -> bytes:
     return bytes(out)
 
 
-def _signed(n: int) -> bytes:
+def signed(n: int) -> bytes:
     return varint(n + _U64 if n < 0 else n)
 
 
@@ -50,7 +49,7 @@ def _zigzag(n: int) -> bytes:
     return varint(n << 1 if n >= 0 else ((-n) << 1) - 1)
 
 
-def _id_bytes(value: str, size: int) -> bytes:
+def id_bytes(value: str, size: int) -> bytes:
     raw = bytes.fromhex(value)
     if len(raw) != size:
         raise ValueError(f"id {value!r} is not {size} bytes")
@@ -68,20 +67,20 @@ def _bool(value: bool) -> bytes:
 # kind -> value -> payload bytes (after the tag); length-delimited kinds get a length prefix.
 _SCALAR: dict[str, Callable[[Any], bytes]] = {
     s.UINT32: varint,
-    s.ENUM: _signed,
-    s.INT64: _signed,
+    s.ENUM: signed,
+    s.INT64: signed,
     s.UINT64: varint,
     s.SINT32: _zigzag,
     s.BOOL: _bool,
-    s.FIXED64: _pack_Q,
-    s.SFIXED64: _pack_q,
-    s.DOUBLE: _pack_d,
-    s.FIXED32: _pack_I,
+    s.FIXED64: pack_Q,
+    s.SFIXED64: pack_q,
+    s.DOUBLE: pack_d,
+    s.FIXED32: pack_I,
 }
 _LENGTH_DELIMITED: dict[str, Callable[[Any], bytes]] = {
     s.STRING: str.encode,
-    s.ID16: lambda v: _id_bytes(v, 16),
-    s.ID8: lambda v: _id_bytes(v, 8),
+    s.ID16: lambda v: id_bytes(v, 16),
+    s.ID8: lambda v: id_bytes(v, 8),
     s.B64: _b64,
 }
 _PACKED_STRUCT = {s.FIXED64: "Q", s.DOUBLE: "d"}
@@ -159,7 +158,8 @@ def _field_encoder(field: s.Field, tables: dict[str, Fields]) -> Encoder:
     return _scalar_field(tag, _SCALAR[kind], presence)
 
 
-def _compile() -> dict[str, Fields]:
+def compile_tables() -> dict[str, Fields]:
+    """Compile the encoder table of every message in the schema."""
     tables: dict[str, Fields] = {name: {} for name in s.MESSAGES}
     for name, fields in s.MESSAGES.items():
         for field in fields:
@@ -167,63 +167,5 @@ def _compile() -> dict[str, Fields]:
     return tables
 
 
-TABLES = _compile()
-_ANY = TABLES["AnyValue"]
-
-
-def _any_value(value: dict[str, Any]) -> bytes:
-    """``AnyValue`` fast path for the one-member dicts that nearly every attribute holds."""
-    if len(value) == 1:
-        for key, item in value.items():
-            if key == "stringValue":
-                raw: bytes = item.encode()
-                return b"\x0a" + varint(len(raw)) + raw
-            if key == "intValue" and type(item) is int:
-                return b"\x18" + _signed(item)
-            if key == "boolValue":
-                return b"\x10\x01" if item else b"\x10\x00"
-            if key == "doubleValue":
-                return b"\x21" + _pack_d(item)
-    return encode_message(_ANY, value)
-
-
-def _key_value(kv: dict[str, Any]) -> bytes:
-    key = kv.get("key")
-    value = kv.get("value")
-    out = b""
-    if key:
-        raw = key.encode()
-        out = b"\x0a" + varint(len(raw)) + raw
-    if value is not None:
-        body = _any_value(value)
-        out += b"\x12" + varint(len(body)) + body
-    return out
-
-
-def _attributes_field(tag: bytes) -> Encoder:
-    def enc(out: list[bytes], values: Any) -> None:
-        for kv in values:
-            body = _key_value(kv)
-            out += (tag, varint(len(body)), body)
-
-    return enc
-
-
-def _install_fast_paths() -> None:
-    for name, fields in s.MESSAGES.items():
-        for number, json_name, kind, flags in fields:
-            if kind == "KeyValue":
-                TABLES[name][json_name] = _attributes_field(varint(number << 3 | 2))
-            elif kind == "AnyValue" and not flags & s.REP:
-                TABLES[name][json_name] = _any_value_field(varint(number << 3 | 2))
-
-
-def _any_value_field(tag: bytes) -> Encoder:
-    def enc(out: list[bytes], value: Any) -> None:
-        body = _any_value(value)
-        out += (tag, varint(len(body)), body)
-
-    return enc
-
-
-_install_fast_paths()
+# The schema-driven tables; ``_pbfast`` installs hand-written fast paths into a second copy.
+GENERIC = compile_tables()

@@ -19,8 +19,8 @@ from typing import Any
 from zerolag.otlp import OtlpDecodeError, Signal
 from zerolag.otlp._pbdec import TABLES as _DEC
 from zerolag.otlp._pbdec import decode_message as _decode_message
-from zerolag.otlp._pbenc import TABLES as _ENC
 from zerolag.otlp._pbenc import encode_message as _encode_message
+from zerolag.otlp._pbfast import TABLES as _ENC
 from zerolag.otlp._schema import REQUEST_MESSAGE
 
 __all__ = ["decode", "decode_message", "encode", "encode_message"]

@@ -41,13 +41,13 @@ class Listener:
                     failing = listener.attempts <= listener.fail_first
                 if listener.delay_s:
                     threading.Event().wait(listener.delay_s)  # a slow consumer, not synchronisation
-                self.send_response(500 if failing else 200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                if not failing:
+                if not failing:  # recorded before the reply: once the hub sees 200, the batch is here
                     with listener.cond:
                         listener.batches.append(json.loads(body))
                         listener.cond.notify_all()
+                self.send_response(500 if failing else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
 
             def log_message(self, *args: object) -> None:
                 pass

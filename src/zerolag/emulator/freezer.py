@@ -161,10 +161,13 @@ def _v2_parent() -> Path | None:
     return V2_ROOT / line.partition("::")[2].lstrip("/")
 
 
-def create(sandbox_id: str, enabled: bool) -> Freezer:
-    """The best freezer the OS offers (cgroup v1, v2, then signals); ``NoFreezer`` when disabled."""
-    if not enabled:
+def create(sandbox_id: str, mode: bool | str) -> Freezer:
+    """The best freezer the OS offers (cgroup v1, v2, then signals); ``NoFreezer`` when disabled.
+    ``mode``: True/"auto", False/"off", "cgroup" (no signal fallback wanted), "signal" (force SIGSTOP)."""
+    if mode is False or mode == "off":
         return NoFreezer()
+    if mode == "signal":
+        return SignalFreezer()
     name = f"zerolag-{sandbox_id}"
     candidates: list[tuple[Path, bool]] = []
     if (V1_ROOT / "freezer.state").exists() or (V1_ROOT / "tasks").exists():

@@ -29,6 +29,8 @@ class Sandbox:
     ``with Sandbox(code="dir", handler="app.handler") as sb: sb.invoke({"x": 1})``. Init runs on enter
     (phase ``init``); after a reset the next invoke re-inits (phase ``invoke``). ``on_log`` gets every line
     as it happens, including the platform's START/END/REPORT lines (source ``platform``).
+    ``freeze``: True (cgroup freezer, else SIGSTOP), ``"signal"`` (SIGSTOP/SIGCONT) or False.
+    ``namespace``: None (private mount namespace when possible), True or False (the fallback layout).
     """
 
     def __init__(
@@ -40,7 +42,7 @@ class Sandbox:
         env: Mapping[str, str] | None = None,
         timeout: float = 3.0,
         memory_mb: int = 128,
-        freeze: bool = True,
+        freeze: bool | str = True,
         function_name: str = "function",
         runtime: str = "python3.11",
         namespace: bool | None = None,

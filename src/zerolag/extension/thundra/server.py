@@ -89,7 +89,6 @@ class ThundraReceiver:
 def start(ctx: ExtensionContext) -> None:
     """Serve the Thundra paths on the listener bound before registration (``ZEROLAG_THUNDRA_PORT``)."""
     from zerolag.extension.http import HttpResponse
-
     from zerolag.extension.telemetry import note_agent_data
     from zerolag.extension.telemetry.service import resource_from_env
 

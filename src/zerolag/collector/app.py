@@ -143,7 +143,7 @@ class App:
             return _html(200, pages.detail_page(detail))
         if path == "/charts":
             function = query.get("function") or None
-            buckets = series.buckets(db, function=function, count=_int(query.get("buckets"), 30))
+            buckets = series.buckets(db, function=function, count=_optional_int(query.get("buckets")))
             return _html(200, pages.charts_page(buckets, queries.functions(db), function))
         return self._api(db, path, query)
 
@@ -157,7 +157,7 @@ class App:
             return _json(404, {"error": "no such invocation"}) if detail is None else _json(200, detail)
         if path == "/api/charts":
             function = query.get("function") or None
-            buckets = series.buckets(db, function=function, count=_int(query.get("buckets"), 30))
+            buckets = series.buckets(db, function=function, count=_optional_int(query.get("buckets")))
             return _json(200, {"buckets": [b.as_dict() for b in buckets]})
         if path.startswith("/api/"):
             return _json(404, {"error": "no such endpoint"})
@@ -169,6 +169,10 @@ def _int(value: str | None, default: int) -> int:
         return max(1, min(int(value or default), 10_000))
     except ValueError:
         return default
+
+
+def _optional_int(value: str | None) -> int | None:
+    return None if not value else _int(value, 30)
 
 
 def _filters(query: Mapping[str, str]) -> queries.Filters:

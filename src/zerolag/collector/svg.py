@@ -56,11 +56,13 @@ def waterfall(spans: Sequence[Mapping[str, Any]]) -> str:
 
 def _axis(total_ns: int, bar_w: int) -> str:
     ticks = []
+    anchors = ("start", "middle", "middle", "middle", "end")
     for i in range(5):
         x = LABEL_W + bar_w * i / 4
         ticks.append(
             f'<line x1="{x:.1f}" y1="14" x2="{x:.1f}" y2="100%" stroke="#e0e0e0"/>'
-            f'<text x="{x:.1f}" y="11" font-size="10" text-anchor="middle" fill="#5f6368">'
+            f'<text x="{x:.1f}" y="11" font-size="10" text-anchor="{anchors[i]}" '
+            'fill="#5f6368">'
             f"{total_ns * i / 4 / 1e6:.1f} ms</text>"
         )
     return "".join(ticks)
@@ -90,9 +92,19 @@ def _span_row(i: int, depth: int, span: Mapping[str, Any], *, t0: int, total: in
         f"{'⚠ ' if failed else ''}{label}</text>"
         f'<rect class="span-bar" x="{x:.1f}" y="{y}" width="{w:.1f}" height="{ROW_H - 6}" rx="3" '
         f'fill="{color}"/>{ticks}'
-        f'<text x="{min(x + w + 4, WIDTH - 60):.1f}" y="{y + 13}" font-size="11" fill="#5f6368">'
-        f"{duration:.2f} ms</text></g>"
+        f"{_duration_label(x, w, y, duration)}</g>"
     )
+
+
+def _duration_label(x: float, w: float, y: int, duration: float) -> str:
+    """The span's duration right of its bar; near the right edge, inside a long bar or left of a short one."""
+    if x + w + 70 > WIDTH:
+        inside = w > 70
+        return (
+            f'<text x="{x + w - 6 if inside else x - 4:.1f}" y="{y + 13}" font-size="11" '
+            f'fill="{"#fff" if inside else "#5f6368"}" text-anchor="end">{duration:.2f} ms</text>'
+        )
+    return f'<text x="{x + w + 4:.1f}" y="{y + 13}" font-size="11" fill="#5f6368">{duration:.2f} ms</text>'
 
 
 def line_chart(
@@ -111,6 +123,9 @@ def line_chart(
             for i, v in enumerate(vals)
             if v is not None
         ]
+        parts.extend(
+            f'<circle cx="{p.split(",")[0]}" cy="{p.split(",")[1]}" r="2.5" fill="{color}"/>' for p in points
+        )
         if points:
             parts.append(
                 f'<polyline class="series" fill="none" stroke="{color}" stroke-width="2" '
@@ -160,7 +175,8 @@ def _chart_frame(
     def clock(ns: int) -> str:
         return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc).strftime("%H:%M:%S")
 
-    span = f"{clock(xs[0])} to {clock(xs[-1])} UTC" if xs else ""
+    last = xs[-1] + (xs[-1] - xs[-2] if len(xs) > 1 else 0) if xs else 0
+    span = f"{clock(xs[0])} to {clock(last)} UTC" if xs else ""
     return (
         f'<svg id="{escape(chart_id)}" class="chart" xmlns="http://www.w3.org/2000/svg" width="{w}" '
         f'height="{h}" viewBox="0 0 {w} {h}">'

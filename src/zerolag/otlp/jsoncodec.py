@@ -34,6 +34,7 @@ _INT_RANGE = {
     s.UINT64: (0, 2**64 - 1),
     s.FIXED64: (0, 2**64 - 1),
 }
+_B64_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_")
 _ID_SIZE = {s.ID16: 16, s.ID8: 8}
 _SPECIAL_DOUBLES = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 _FIELDS: dict[str, dict[str, s.Field]] = {
@@ -145,11 +146,14 @@ def _load_double(message: str, name: str, value: Any) -> float:
 
 
 def _unbase64(message: str, name: str, value: str) -> bytes:
+    """Strictly decode standard or URL-safe base64, padded or not."""
+    body = value.rstrip("=")
+    if len(value) - len(body) > 2 or len(body) % 4 == 1 or not _B64_CHARS.issuperset(body):
+        raise _fail(message, name, "invalid base64")
+    body = body.replace("-", "+").replace("_", "/")
     try:
-        if len(value.strip("=")) % 4 == 1:
-            raise ValueError("bad length")
-        return a2b_base64(value.replace("-", "+").replace("_", "/") + "==")
-    except (BinasciiError, ValueError):
+        return a2b_base64(body + "=" * (-len(body) % 4))
+    except BinasciiError:
         raise _fail(message, name, "invalid base64") from None
 
 

@@ -16,6 +16,11 @@ def ok(event: Any, context: Any) -> dict[str, Any]:
     return {"ok": True, "event": event}
 
 
+def stamp(event: Any, context: Any) -> float:
+    """The wall-clock time the handler started."""
+    return time.time()
+
+
 def boom(event: Any, context: Any) -> None:
     raise ValueError("boom")
 

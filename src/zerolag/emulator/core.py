@@ -76,6 +76,7 @@ class Core:
         self.invocation: Invocation | None = None
         self.finished_ids: set[str] = set()
         self.exited_extensions: dict[str, int] = {}
+        self.deliveries: list[tuple[str, str]] = []  # (event type or "RUNTIME", receiver) in delivery order
 
     # --- waiting ---------------------------------------------------------------------------------------
     def wait_until(self, predicate: Callable[[], bool], deadline: float) -> bool:
@@ -128,6 +129,7 @@ class Core:
                     inv = self.invocation
                     if inv is not None and inv.released and not inv.delivered:
                         inv.delivered = True
+                        self.deliveries.append(("RUNTIME", inv.request_id))
                         return inv
                     self.cond.wait()
                 return None
@@ -182,6 +184,7 @@ class Core:
                     self.cond.wait()
                 event = ext.queue.popleft()
                 ext.busy = event.get("eventType") == wire.EVENT_INVOKE
+                self.deliveries.append((str(event.get("eventType")), ext.name))
                 self.cond.notify_all()
                 return event
             finally:

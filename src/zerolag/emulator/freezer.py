@@ -106,6 +106,16 @@ class CgroupFreezer:
                 time.sleep(0.01)
 
 
+def _stopped(pid: int) -> bool:
+    """Every thread of ``pid`` is stopped (or the process is gone)."""
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        states = [(t / "stat").read_text().rpartition(")")[2].split()[0] for t in tasks]
+    except (OSError, IndexError):
+        return True
+    return all(s in ("T", "t", "Z", "X") for s in states)
+
+
 class SignalFreezer:
     """SIGSTOP/SIGCONT to every sandbox process group."""
 
@@ -126,7 +136,11 @@ class SignalFreezer:
                 os.killpg(pgid, sig)
 
     def freeze(self) -> None:
+        """SIGSTOP is asynchronous: wait (bounded) until every thread of each leader shows state T."""
         self._signal(signal.SIGSTOP)
+        deadline = time.monotonic() + STATE_TIMEOUT_S
+        while not all(_stopped(pid) for pid in self._groups) and time.monotonic() < deadline:
+            time.sleep(0.001)
 
     def thaw(self) -> None:
         self._signal(signal.SIGCONT)

@@ -115,6 +115,12 @@ class Sandbox:
         return self._past_events + current
 
     @property
+    def deliveries(self) -> list[tuple[str, str]]:
+        """The current generation's deliveries in order: ("INVOKE"|"SHUTDOWN", extension name) and
+        ("RUNTIME", request id)."""
+        return list(self._gen.core.deliveries) if self._gen is not None else []
+
+    @property
     def api_address(self) -> str:
         """``host:port`` of the sandbox's Runtime/Extensions/Telemetry API."""
         assert self._ctx is not None, "sandbox not started"

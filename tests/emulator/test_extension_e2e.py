@@ -1,0 +1,161 @@
+"""End to end with a plain external extension (examples/emulator/recorder-layer, standard library only):
+registration, INVOKE/SHUTDOWN, the Telemetry API, order, post-runtime accounting, resets and init failures
+(contract section 2, "Discovery and order", "Invoke", "Shutdown budget"; section 3, "Delivery")."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from zerolag import lambda_wire as wire
+from zerolag.emulator import Sandbox
+
+pytestmark = pytest.mark.e2e
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "emulator"
+SCENARIOS = EXAMPLES / "scenarios"
+RECORDER = EXAMPLES / "recorder-layer"
+
+
+def recorded(sb: Sandbox, kind: str | None = None) -> list[dict[str, Any]]:
+    """The recorder's JSON lines, in order."""
+    out = []
+    for line in sb.logs:
+        if line.source == "extension" and line.text.startswith("{"):
+            doc = json.loads(line.text)
+            if kind is None or doc.get("recorder") == kind:
+                out.append(doc)
+    return out
+
+
+def events(sb: Sandbox) -> list[dict[str, Any]]:
+    return [d["event"] for d in recorded(sb, "event")]
+
+
+def test_extension_lifecycle_and_telemetry() -> None:
+    """The recorder registers (with accountId), subscribes, gets INVOKE then SHUTDOWN(spindown), and
+    receives platform.report for the invocation through the Telemetry API."""
+    sb = Sandbox(code=SCENARIOS, handler="app.ok", layers=[RECORDER])
+    with sb:
+        r = sb.invoke({"k": 1})
+        assert r.status == "success"
+    registered = recorded(sb, "registered")[0]
+    assert registered["info"]["accountId"] == "012345678912"
+    assert registered["info"]["handler"] == "app.ok"
+    assert recorded(sb, "subscribed")[0]["status"] == 200
+    evs = events(sb)
+    assert [e["eventType"] for e in evs] == ["INVOKE", "SHUTDOWN"]
+    assert evs[0]["requestId"] == r.request_id
+    assert evs[0]["invokedFunctionArn"].endswith(":function:function")
+    assert evs[0]["tracing"]["type"] == "X-Amzn-Trace-Id"
+    assert evs[1]["shutdownReason"] == "spindown"
+    got = recorded(sb, "telemetry")
+    reports = [t["record"] for t in got if t["type"] == "platform.report"]
+    assert [rep["requestId"] for rep in reports] == [r.request_id]
+    assert any(t["type"] == "platform.telemetrySubscription" for t in got)
+    assert recorded(sb, "exit")
+
+
+def test_extension_environment_excludes_runtime_variables() -> None:
+    """The extension's environment lacks _HANDLER, AWS_EXECUTION_ENV, LAMBDA_TASK_ROOT and every _-name."""
+    with Sandbox(code=SCENARIOS, handler="app.ok", layers=[RECORDER], env={"MINE": "x"}) as sb:
+        env = recorded(sb, "registered")[0]["env"]
+    assert "MINE" in env
+    assert "AWS_LAMBDA_RUNTIME_API" in env
+    for name in wire.EXTENSION_ENV_EXCLUDED:
+        assert name not in env
+    assert not [n for n in env if n.startswith("_")]
+
+
+def test_invoke_goes_to_extensions_before_runtime() -> None:
+    """INVOKE reaches the extension before the runtime gets the invocation."""
+    with Sandbox(code=SCENARIOS, handler="app.ok", layers=[RECORDER]) as sb:
+        r = sb.invoke({})
+        order = sb.deliveries
+    assert order.index(("INVOKE", "recorder")) < order.index(("RUNTIME", r.request_id))
+
+
+def test_platform_event_order() -> None:
+    """Per invocation the platform produces start → runtimeDone → report; init events come first."""
+    with Sandbox(code=SCENARIOS, handler="app.ok", layers=[RECORDER]) as sb:
+        r = sb.invoke({})
+    types = [e["type"] for e in sb.telemetry if str(e["type"]).startswith("platform.")]
+    assert types.index("platform.initStart") < types.index("platform.initRuntimeDone")
+    assert types.index("platform.initRuntimeDone") < types.index("platform.initReport")
+    mine = [
+        e["type"]
+        for e in sb.telemetry
+        if isinstance(e["record"], dict) and e["record"].get("requestId") == r.request_id
+    ]
+    assert mine == ["platform.start", "platform.runtimeDone", "platform.report"]
+
+
+def test_post_runtime_extension_time_is_accounted() -> None:
+    """Extension work after the response counts into duration, billed duration and extensionOverhead."""
+    with Sandbox(code=SCENARIOS, handler="app.ok", layers=[RECORDER], env={"RECORDER_POST_MS": "300"}) as sb:
+        r = sb.invoke({})
+    assert r.post_runtime_ms >= 300
+    assert r.duration_ms >= r.post_runtime_ms
+    assert r.billed_duration_ms >= r.duration_ms
+    report = next(e["record"] for e in sb.telemetry if e["type"] == "platform.report")
+    overhead = report["spans"][0]  # type: ignore[index]
+    assert overhead["name"] == "extensionOverhead"
+    assert overhead["durationMs"] == r.post_runtime_ms
+    assert report["metrics"]["durationMs"] == r.duration_ms  # type: ignore[index]
+    done = recorded(sb, "post-runtime-done")
+    assert done[0]["requestId"] == r.request_id
+
+
+def test_timeout_sends_shutdown_timeout_then_reinits() -> None:
+    """A timeout resets the sandbox: SHUTDOWN(timeout) to the extension; the next invoke starts it again."""
+    with Sandbox(code=SCENARIOS, handler="app.sleepy", layers=[RECORDER], timeout=1.0) as sb:
+        assert sb.invoke({"seconds": 60}).status == "timeout"
+        assert sb.invoke({"seconds": 0}).status == "success"
+    reasons = [e.get("shutdownReason") for e in events(sb) if e["eventType"] == "SHUTDOWN"]
+    assert reasons == ["timeout", "spindown"]
+    assert len(recorded(sb, "registered")) == 2
+
+
+def test_crash_sends_shutdown_failure() -> None:
+    """A runtime crash resets the sandbox with SHUTDOWN(failure)."""
+    with Sandbox(code=SCENARIOS, handler="app.crash", layers=[RECORDER]) as sb:
+        assert sb.invoke({}).error_type == wire.ERR_RUNTIME_EXIT
+        reasons = [e.get("shutdownReason") for e in events(sb) if e["eventType"] == "SHUTDOWN"]
+    assert reasons[0] == "failure"
+
+
+def test_extension_init_error_fails_init() -> None:
+    """An extension's init/error fails Init with Extension.InitError; the function never runs."""
+    with Sandbox(code=SCENARIOS, handler="app.ok", layers=[RECORDER], env={"RECORDER_INIT_ERROR": "1"}) as sb:
+        r = sb.invoke({})
+    assert (r.status, r.error_type) == ("failure", wire.ERR_EXT_INIT_ERROR)
+    reports = [e["record"] for e in sb.telemetry if e["type"] == "platform.initReport"]
+    assert reports[0]["status"] == "failure"  # type: ignore[index]
+    assert reports[0]["errorType"] == wire.ERR_EXT_INIT_ERROR  # type: ignore[index]
+
+
+def test_extension_crash_fails_init() -> None:
+    """An extension that exits during init fails Init with Extension.Crash."""
+    with Sandbox(code=SCENARIOS, handler="app.ok", layers=[RECORDER], env={"RECORDER_CRASH": "1"}) as sb:
+        r = sb.invoke({})
+    assert (r.status, r.error_type) == ("failure", wire.ERR_EXT_CRASH)
+
+
+def test_extensions_start_in_lexical_order(tmp_path: Path) -> None:
+    """Every file in /opt/extensions starts; the runtime starts only after all have registered."""
+    layer = tmp_path / "layer"
+    (layer / "extensions").mkdir(parents=True)
+    for name in ("b-second", "a-first"):
+        target = layer / "extensions" / name
+        target.write_bytes((RECORDER / "extensions" / "recorder").read_bytes())
+        target.chmod(0o755)
+    with Sandbox(code=SCENARIOS, handler="app.ok", layers=[layer]) as sb:
+        r = sb.invoke({})
+        assert r.status == "success"
+    names = [e["record"]["name"] for e in sb.telemetry if e["type"] == "platform.extension"]  # type: ignore[index]
+    assert sorted(names) == ["a-first", "b-second"]
+    invokes = [e for e in events(sb) if e["eventType"] == "INVOKE"]
+    assert len(invokes) == 2

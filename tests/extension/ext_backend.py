@@ -1,0 +1,149 @@
+"""A real OTLP/HTTP backend on 127.0.0.1:0 that tests control: ok, slow, 429/500, hang, down.
+
+It decodes what arrives (gzip + protobuf) so tests can check that every span, data point and log record arrived
+exactly once.
+"""
+
+from __future__ import annotations
+
+import gzip
+import socket
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from zerolag.otlp import protobuf
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class Backend:
+    """``mode`` is ``ok``, ``status`` (answers ``status`` with ``retry_after``), ``slow`` (``delay`` s) or
+    ``hang`` (holds requests until ``release`` or a mode change); ``stop``/``start`` make it down/up."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.mode = "ok"
+        self.status = 500
+        self.retry_after: str | None = None
+        self.delay = 0.0
+        self.requests: list[tuple[str, dict[str, Any], dict[str, str]]] = []
+        self.attempts = 0
+        self._cond = threading.Condition()
+        self._release = threading.Event()
+        self._server: _Server | None = None
+        self.port = port
+        self.start()
+
+    # --- control -----------------------------------------------------------------------------------------
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        backend = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+            def do_POST(self) -> None:
+                backend._handle(self)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = _Server(("127.0.0.1", self.port), Handler)
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        """Down: stop listening and drop connections (later connects are refused)."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        self._release.set()
+
+    def set_mode(self, mode: str, **kw: Any) -> None:
+        self.mode = mode
+        for k, v in kw.items():
+            setattr(self, k, v)
+        if mode == "hang":
+            self._release.clear()
+        else:
+            self._release.set()
+
+    def release(self) -> None:
+        self._release.set()
+
+    # --- inspection ----------------------------------------------------------------------------------------
+    def wait_for(self, predicate: Any, timeout: float = 30.0) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: predicate(self), timeout)
+
+    def spans(self) -> list[dict[str, Any]]:
+        return [
+            s
+            for sig, req, _ in self.requests
+            if sig == "traces"
+            for s in _items(req, "resourceSpans", "scopeSpans", "spans")
+        ]
+
+    def log_records(self) -> list[dict[str, Any]]:
+        return [
+            r
+            for sig, req, _ in self.requests
+            if sig == "logs"
+            for r in _items(req, "resourceLogs", "scopeLogs", "logRecords")
+        ]
+
+    def metrics(self) -> list[dict[str, Any]]:
+        return [
+            m
+            for sig, req, _ in self.requests
+            if sig == "metrics"
+            for m in _items(req, "resourceMetrics", "scopeMetrics", "metrics")
+        ]
+
+    def span_name_counts(self) -> Counter[str]:
+        return Counter(s["name"] for s in self.spans())
+
+    def close(self) -> None:
+        self.stop()
+
+    # --- serving -------------------------------------------------------------------------------------------
+    def _handle(self, h: BaseHTTPRequestHandler) -> None:
+        length = int(h.headers.get("Content-Length", "0"))
+        body = h.rfile.read(length)
+        with self._cond:
+            self.attempts += 1
+        mode = self.mode
+        if mode == "hang":
+            self._release.wait(120)
+            mode = self.mode
+        if mode == "slow":
+            time.sleep(self.delay)
+        if mode == "status":
+            extra = f"Retry-After: {self.retry_after}\r\n" if self.retry_after else ""
+            h.wfile.write(f"HTTP/1.1 {self.status} X\r\nContent-Length: 0\r\n{extra}\r\n".encode())
+            return
+        signal = h.path.rsplit("/", 1)[-1]
+        if h.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+        request = protobuf.decode(signal, body)  # type: ignore[arg-type]
+        with self._cond:
+            self.requests.append((signal, request, {k.lower(): v for k, v in h.headers.items()}))
+            self._cond.notify_all()
+        h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: 0\r\n\r\n")
+
+
+def _items(request: dict[str, Any], top: str, scope_key: str, key: str) -> list[dict[str, Any]]:
+    return [item for r in request.get(top, []) for s in r.get(scope_key, []) for item in s.get(key, [])]

@@ -220,3 +220,24 @@ def test_rss_guard_has_no_join_fd() -> None:
         assert guard.join_fd() is None
     finally:
         guard.close()
+
+
+def test_rss_watcher_covers_descendants(guards: list[MemoryGuard]) -> None:
+    """The RSS watcher follows a process's children: a grandchild over the limit gets the tree killed."""
+    guard = MemoryGuard.create("rss-tree", 64, prefer="rss")
+    guards.append(guard)
+    script = f'{sys.executable} -c "$0" 512 </dev/stdin; echo exited'
+    parent = subprocess.Popen(
+        ["/bin/sh", "-c", script, ALLOCATOR], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    guard.add_pid(parent.pid)
+    try:
+        assert parent.stdin is not None
+        assert parent.stdout is not None
+        parent.stdin.write("go\n")
+        parent.stdin.flush()
+        assert "done" not in parent.stdout.read()
+        assert guard.oom_killed()
+    finally:
+        parent.kill()
+        parent.wait(WAIT_S)

@@ -364,7 +364,7 @@ class RssGuard(MemoryGuard):
                 fields = stat[stat.rfind(")") + 2 :].split()
                 if len(fields) > 1 and fields[0] != "Z":
                     children.setdefault(int(fields[1]), []).append(int(entry.name))
-        alive = {pid for pid in roots if any(pid in kids for kids in children.values())}
+        alive = roots & {pid for kids in children.values() for pid in kids}
         tree, todo = set(alive), list(alive)
         while todo:
             for kid in children.get(todo.pop(), []):

@@ -1,6 +1,7 @@
 """A real OTLP/HTTP backend on 127.0.0.1:0 that tests control: ok, slow, 429/500, hang, down.
 
-It decodes what arrives (gzip + protobuf) so tests can check that every span, data point and log record arrived
+It decodes what arrives (gzip + protobuf) so tests can check that every span, data point and log record
+arrived
 exactly once.
 """
 

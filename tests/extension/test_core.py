@@ -15,16 +15,20 @@ from zerolag.extension.spool import SpoolIndex, parse_name
 
 
 def test_batches_concatenate_chunks_of_one_signal_up_to_the_batch_size() -> None:
-    """A batch is the oldest signal's chunks, oldest first, concatenated, never past batch_bytes (but >= 1)."""
+    """A batch is the oldest signal's chunks, oldest first, concatenated, never past batch_bytes (but >=
+    1)."""
     buf = MemoryBuffer(10_000)
     for i in range(5):
         assert buf.add(Chunk("traces", b"x" * 100, 1, float(i)))
     assert buf.add(Chunk("logs", b"y" * 50, 2, 10.0))
     batch = buf.take_batch(250)
-    assert batch is not None and batch.signal == "traces" and len(batch.chunks) == 2
+    assert batch is not None
+    assert batch.signal == "traces"
+    assert len(batch.chunks) == 2
     assert batch.payload() == b"x" * 200
     big = buf.take_batch(10)
-    assert big is not None and len(big.chunks) == 1
+    assert big is not None
+    assert len(big.chunks) == 1
 
 
 def test_concatenated_protobuf_requests_decode_as_one_request() -> None:
@@ -46,7 +50,8 @@ def test_buffer_refuses_beyond_capacity_and_requeue_restores_order() -> None:
     assert batch is not None
     assert buf.requeue(batch)
     again = buf.take_batch(1000)
-    assert again is not None and again.chunks == chunks
+    assert again is not None
+    assert again.chunks == chunks
 
 
 @given(
@@ -70,7 +75,9 @@ def test_buffer_never_exceeds_its_bound_and_loses_nothing(
     while (batch := buf.take_batch(batch_bytes)) is not None:
         assert len({c.signal for c in batch.chunks}) == 1
         taken += len(batch.chunks)
-    assert taken == accepted and accepted + refused == len(ops) and buf.bytes == 0
+    assert taken == accepted
+    assert accepted + refused == len(ops)
+    assert buf.bytes == 0
 
 
 def test_spool_index_evicts_the_oldest_to_stay_within_its_bound() -> None:
@@ -79,9 +86,11 @@ def test_spool_index_evicts_the_oldest_to_stay_within_its_bound() -> None:
     first, _ = index.new_entry("traces", 1, 100)
     index.new_entry("logs", 2, 100)
     third, evicted = index.new_entry("metrics", 3, 100)
-    assert evicted == [first] and index.bytes == 200
+    assert evicted == [first]
+    assert index.bytes == 200
     assert index.new_entry("traces", 1, 251) == (None, [])
-    assert third is not None and parse_name(third.name, 100) == third
+    assert third is not None
+    assert parse_name(third.name, 100) == third
 
 
 def test_backoff_grows_with_jitter_and_honours_retry_after_up_to_the_cap() -> None:
@@ -100,19 +109,27 @@ def test_retry_after_parses_seconds_and_http_dates() -> None:
     assert parse_retry_after("Thu, 01 Jan 1970 00:00:10 GMT", 4.0) == 6.0
     assert parse_retry_after("soon", 0.0) is None
     assert parse_retry_after(None, 0.0) is None
-    assert retryable(429) and retryable(503) and not retryable(400) and not retryable(413)
+    assert retryable(429)
+    assert retryable(503)
+    assert not retryable(400)
+    assert not retryable(413)
 
 
 def test_breaker_opens_after_failures_probes_once_and_closes_on_success() -> None:
-    """closed → open after N failures → one half-open probe → closed on success, re-opened longer on failure."""
+    """closed → open after N failures → one half-open probe → closed on success, re-opened longer on
+    failure."""
     breaker = CircuitBreaker(2, 1.0, 8.0)
     breaker.record_failure(0.0)
     assert breaker.allow(0.0)
     breaker.record_failure(0.0)
-    assert breaker.state(0.5) == "open" and not breaker.allow(0.5)
-    assert breaker.allow(1.0) and not breaker.allow(1.0)  # a single probe
+    assert breaker.state(0.5) == "open"
+    assert not breaker.allow(0.5)
+    assert breaker.allow(1.0)
+    assert not breaker.allow(1.0)
     breaker.record_failure(1.0)
-    assert breaker.state(2.5) == "open" and breaker.retry_in(2.5) == 0.5  # open time doubled
+    assert breaker.state(2.5) == "open"
+    assert breaker.retry_in(2.5) == 0.5
     assert breaker.allow(3.0)
     breaker.record_success()
-    assert breaker.state(3.0) == "closed" and breaker.allow(3.0)
+    assert breaker.state(3.0) == "closed"
+    assert breaker.allow(3.0)

@@ -69,7 +69,8 @@ def test_everything_submitted_reaches_the_backend_once_batched_and_gzipped(
     assert sorted(backend.span_name_counts().elements()) == sorted(names)
     assert len(backend.requests) < 20
     assert all(h["content-encoding"] == "gzip" for _, _, h in backend.requests)
-    assert pipeline.counters.get("sent") == 100 and pipeline.counters.get("received") == 100
+    assert pipeline.counters.get("sent") == 100
+    assert pipeline.counters.get("received") == 100
 
 
 def test_backend_headers_are_sent(backend: Backend, tmp_path: Path) -> None:
@@ -78,7 +79,8 @@ def test_backend_headers_are_sent(backend: Backend, tmp_path: Path) -> None:
     submit_spans(pipeline, "h", 1)
     assert pipeline.flush(time.monotonic() + 30)
     headers = backend.requests[0][2]
-    assert headers["x-api-key"] == "s3cr=t" and headers["x-team"] == "a"
+    assert headers["x-api-key"] == "s3cr=t"
+    assert headers["x-team"] == "a"
 
 
 @pytest.mark.parametrize("status", [500, 503, 429])
@@ -128,7 +130,8 @@ def test_open_breaker_makes_flushes_return_without_touching_a_dead_backend(
     before = backend.attempts
     for _ in range(20):
         assert not pipeline.flush(time.monotonic() + 0.2)
-    assert backend.attempts == before and pipeline.breaker.state(time.monotonic()) == "open"
+    assert backend.attempts == before
+    assert pipeline.breaker.state(time.monotonic()) == "open"
 
 
 def test_hanging_backend_send_is_abandoned_at_quiesce_and_resent_later(
@@ -155,4 +158,5 @@ def test_no_endpoint_counts_everything_as_dropped(tmp_path: Path) -> None:
     """Without ZEROLAG_OTLP_ENDPOINT data is counted as received and dropped, never buffered."""
     pipeline = build_pipeline(load_config({"ZEROLAG_SPOOL_DIR": str(tmp_path)}), Counters())
     pipeline.submit("traces", traces_pb(["x"]), 1)
-    assert pipeline.counters.get("dropped") == 1 and pipeline.idle()
+    assert pipeline.counters.get("dropped") == 1
+    assert pipeline.idle()

@@ -109,7 +109,8 @@ def test_gzip_bodies_are_decoded(served: tuple[HttpServer, Sink]) -> None:
     server, sink = served
     body = traces_pb(["g"])
     status, _, _ = post(server.port, "/v1/traces", gzip.compress(body), {**PB, "Content-Encoding": "gzip"})
-    assert status == 200 and sink.submitted[-1][1] == body
+    assert status == 200
+    assert sink.submitted[-1][1] == body
 
 
 @pytest.mark.parametrize(
@@ -149,7 +150,8 @@ def test_keep_alive_connection_serves_many_requests_with_one_send_each(
         for _ in range(20):
             sock.sendall(request)
             reply = sock.recv(65536)
-            assert reply.startswith(b"HTTP/1.1 200 OK\r\n") and reply.endswith(b"\r\n\r\n")
+            assert reply.startswith(b"HTTP/1.1 200 OK\r\n")
+            assert reply.endswith(b"\r\n\r\n")
             assert b"Connection: keep-alive" in reply
     assert len(sink.submitted) == 20
 
@@ -161,7 +163,8 @@ def test_loopback_headers_tag_the_request_and_mark_the_runtime_done(served: tupl
     post(server.port, "/v1/traces", traces_pb(["a"]), headers)
     assert sink.done == []
     post(server.port, "/v1/traces", traces_pb(["b"]), {**headers, "X-Zerolag-Final": "true"})
-    assert sink.submitted[-1][3] == "req-1" and sink.done == ["req-1"]
+    assert sink.submitted[-1][3] == "req-1"
+    assert sink.done == ["req-1"]
 
 
 def test_chunked_and_expect_continue_requests_are_understood(served: tuple[HttpServer, Sink]) -> None:

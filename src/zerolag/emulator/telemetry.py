@@ -129,6 +129,8 @@ class TelemetryHub:
     # --- events --------------------------------------------------------------------------------------------
     def emit(self, type_: str, record: object) -> None:
         """Stamp a platform event with the current time and send it to every subscriber of its type."""
+        if isinstance(record, dict):
+            record = dict(record)  # the caller may reuse its dict; the delivered record must not change
         self._publish({"time": iso_now(), "type": type_, "record": record}, None)
 
     def log_line(self, source: str, line: str, *, request_id: str | None) -> None:

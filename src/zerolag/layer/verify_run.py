@@ -114,7 +114,7 @@ def _invoke_checks(result: Any) -> list[Check]:
 
 
 def _run(zip_path: Path, code_dir: Path, sink: _Sink, timeout: float) -> list[Check]:
-    from zerolag.emulator import Sandbox  # type: ignore[attr-defined,unused-ignore]
+    from zerolag.emulator import Sandbox
 
     env = {
         "ZEROLAG_OTLP_ENDPOINT": sink.endpoint,
@@ -134,8 +134,8 @@ def _run(zip_path: Path, code_dir: Path, sink: _Sink, timeout: float) -> list[Ch
         checks = [Check("extension registers", bool(_extension_states(sb.telemetry)), "platform.extension")]
         checks.extend(_invoke_checks(result))
         sb.shutdown()
-        errors = [line for line in sb.logs if _is_error_line(line)]
-    checks.append(Check("SHUTDOWN is clean", not errors, "; ".join(str(e) for e in errors[:3])))
+        lines = [_extension_record(line) for line in sb.logs if line.source == "extension"]
+    checks.append(_shutdown_check(lines))
     with sink.lock:
         sent = [body for path, body in sink.bodies if path == "/v1/traces"]
     flushed = any(VERIFY_SPAN_NAME.encode() in body for body in sent)
@@ -143,16 +143,27 @@ def _run(zip_path: Path, code_dir: Path, sink: _Sink, timeout: float) -> list[Ch
     return checks
 
 
-def _is_error_line(line: Any) -> bool:
-    text = str(getattr(line, "text", line) if not isinstance(line, dict) else line.get("text", ""))
-    source = line.get("source") if isinstance(line, dict) else getattr(line, "source", "")
-    if source != "extension":
-        return False
+def _extension_record(line: Any) -> dict[str, Any]:
     try:
-        record = json.loads(text)
+        record = json.loads(line.text)
     except ValueError:
-        return "Traceback" in text
-    return isinstance(record, dict) and str(record.get("level", "")).upper() in {"ERROR", "CRITICAL"}
+        return {"level": "ERROR" if "Traceback" in line.text else "INFO", "message": line.text}
+    return record if isinstance(record, dict) else {"message": line.text}
+
+
+def _shutdown_check(records: list[dict[str, Any]]) -> Check:
+    """Clean: the extension logged its shutdown with everything flushed, and logged no error."""
+    errors = [
+        str(r.get("message")) for r in records if str(r.get("level", "")).upper() in {"ERROR", "CRITICAL"}
+    ]
+    if errors:
+        return Check("SHUTDOWN is clean", False, "; ".join(errors[:3]))
+    done = [r for r in records if r.get("message") == "shutdown"]
+    if not done:
+        return Check("SHUTDOWN is clean", False, "the extension logged no shutdown record")
+    last = done[-1]
+    ok = last.get("flushed") is True and not last.get("unsent_items")
+    return Check("SHUTDOWN is clean", ok, f"reason {last.get('reason')}, unsent {last.get('unsent_items')}")
 
 
 def run_checks(zip_path: Path, work_dir: Path, *, timeout: float) -> list[Check]:

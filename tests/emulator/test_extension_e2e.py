@@ -159,3 +159,34 @@ def test_extensions_start_in_lexical_order(tmp_path: Path) -> None:
     assert sorted(names) == ["a-first", "b-second"]
     invokes = [e for e in events(sb) if e["eventType"] == "INVOKE"]
     assert len(invokes) == 2
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+def test_extension_ignoring_shutdown_is_killed_at_deadline() -> None:
+    """Spindown: an extension that keeps running after SHUTDOWN is SIGKILLed at the budget's end."""
+    env = {"RECORDER_HANG_ON_SHUTDOWN": "1"}
+    with Sandbox(code=SCENARIOS, handler="app.ok", layers=[RECORDER], env=env) as sb:
+        assert sb.invoke({}).status == "success"
+    hanging = recorded(sb, "hanging")
+    assert hanging
+    assert not _alive(hanging[0]["pid"])
+    shutdown = next(e for e in events(sb) if e["eventType"] == "SHUTDOWN")
+    assert shutdown["shutdownReason"] == "spindown"
+    assert shutdown["deadlineMs"] > 0
+
+
+def test_init_limit_applies_to_extensions_that_never_register() -> None:
+    """An extension that never registers: Init times out (Sandbox.Timedout) and the function never runs."""
+    env = {"RECORDER_NO_REGISTER": "1"}
+    with Sandbox(code=SCENARIOS, handler="app.ok", layers=[RECORDER], env=env, init_timeout=1.0) as sb:
+        r = sb.invoke({})
+    assert (r.status, r.error_type) == ("timeout", wire.ERR_SANDBOX_TIMEOUT)
+    phases = [e["record"]["phase"] for e in sb.telemetry if e["type"] == "platform.initReport"]  # type: ignore[index]
+    assert phases == ["init", "invoke"]

@@ -24,6 +24,7 @@ class FunctionConfig:
     env: dict[str, str] = field(default_factory=dict)
     account_id: str = DEFAULT_ACCOUNT
     runtime: str = "python3.11"  # or "provided" (a bootstrap in /var/task or /opt)
+    init_timeout_s: float = wire.INIT_TIMEOUT_S
 
     @property
     def region(self) -> str:

@@ -22,6 +22,7 @@ from zerolag.emulator.layout import Layout
 from zerolag.emulator.processes import SandboxProcess
 from zerolag.emulator.seams import Guard, make_hub
 
+DRAIN_S = 0.2  # how long an invocation's end waits for output still in the pipes
 LineSink = Callable[[str, str, str], None]  # (source, name, text)
 
 
@@ -128,6 +129,12 @@ class Generation:
         self.procs.append(proc)
         return proc
 
+    def drain_output(self, timeout: float = DRAIN_S) -> None:
+        """Wait (bounded) until every line the processes wrote so far has been captured."""
+        deadline = time.monotonic() + timeout
+        while not all(p.drained() for p in self.procs) and time.monotonic() < deadline:
+            time.sleep(0.0005)
+
     def _runtime_argv(self) -> list[str]:
         lay = self.ctx.layout
         if self.ctx.cfg.runtime != "provided":
@@ -141,9 +148,9 @@ class Generation:
     def init(self) -> InitOutcome:
         """Extensions first (all at once, lexical order), the runtime once they registered, then wait for
         everyone's first /next. Bounded by the 10 s init limit."""
-        t0 = time.monotonic()
-        deadline = t0 + wire.INIT_TIMEOUT_S
         cfg = self.ctx.cfg
+        t0 = time.monotonic()
+        deadline = t0 + cfg.init_timeout_s
         self.hub.emit(
             "platform.initStart",
             records.init_start(

@@ -86,9 +86,11 @@ def run(gen: Generation, req: Request, init_ms: float | None) -> tuple[InvokeRes
     end = max(runtime_done, inv.extensions_done_at or time.monotonic())
     if verdict.status == "timeout" or verdict.reset:
         end = time.monotonic()
+    gen.drain_output()
+    result = _report(gen, inv, verdict, (runtime_done, end), init_ms)
     core.finish_invocation()
     gen.request_id = None
-    return _report(gen, inv, verdict, (runtime_done, end), init_ms), verdict.reset
+    return result, verdict.reset
 
 
 def _verdict(gen: Generation, inv: Invocation) -> Verdict:

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
 import os
 import signal
 import subprocess
+import sys
+import termios
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +33,45 @@ def _preexec(join_fd: int | None, ns_fd: int | None, cwd: str) -> Callable[[], N
     return run
 
 
+class LineReader:
+    """Reads a pipe with raw ``os.read`` and splits lines, so "drained" is knowable: the reader is blocked
+    in read and the pipe holds no bytes (FIONREAD)."""
+
+    def __init__(self, fd: int, on_line: Callable[[str], None]) -> None:
+        self.fd = fd
+        self.on_line = on_line
+        self.idle = False
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        rest = b""
+        try:
+            while True:
+                self.idle = True
+                data = os.read(self.fd, 65536)
+                self.idle = False
+                if not data:
+                    break
+                *lines, rest = (rest + data).split(b"\n")
+                for raw in lines:
+                    self.on_line(raw.decode("utf-8", errors="replace").rstrip("\r"))
+            if rest:
+                self.on_line(rest.decode("utf-8", errors="replace").rstrip("\r"))
+        except OSError:
+            pass
+        finally:
+            self.done.set()
+
+    def drained(self) -> bool:
+        if self.done.is_set():
+            return True
+        try:
+            buf = fcntl.ioctl(self.fd, termios.FIONREAD, b"\0\0\0\0")
+        except OSError:
+            return True
+        return self.idle and int.from_bytes(buf, sys.byteorder) == 0
+
+
 @dataclass
 class SandboxProcess:
     """One running process of the sandbox (the runtime or an external extension)."""
@@ -37,6 +79,11 @@ class SandboxProcess:
     kind: str  # "runtime" | "extension"
     name: str
     popen: subprocess.Popen[bytes]
+    reader: LineReader
+
+    def drained(self) -> bool:
+        """Everything the process wrote so far has been handed to ``on_line``."""
+        return self.reader.drained()
 
     @property
     def pid(self) -> int:
@@ -82,24 +129,20 @@ def spawn(
     finally:
         if ns_fd is not None:
             os.close(ns_fd)
-    proc = SandboxProcess(kind, name, popen)
-    threading.Thread(target=_pump, args=(popen, on_line, on_exit), name=f"{kind}-{name}", daemon=True).start()
+    assert popen.stdout is not None
+    reader = LineReader(popen.stdout.fileno(), on_line)
+    proc = SandboxProcess(kind, name, popen, reader)
+    threading.Thread(target=_pump, args=(popen, reader, on_exit), name=f"{kind}-{name}", daemon=True).start()
     return proc
 
 
-def _pump(
-    popen: subprocess.Popen[bytes], on_line: Callable[[str], None], on_exit: Callable[[int], None]
-) -> None:
+def _pump(popen: subprocess.Popen[bytes], reader: LineReader, on_exit: Callable[[int], None]) -> None:
     """Forward lines; on exit let the reader drain (bounded: a child may hold the pipe), report the code."""
-    reader = threading.Thread(target=_read_lines, args=(popen, on_line), daemon=True)
-    reader.start()
+    thread = threading.Thread(target=reader.run, daemon=True)
+    thread.start()
     code = popen.wait()
-    reader.join(LINGER_S)
+    reader.done.wait(LINGER_S)
     on_exit(code)
-
-
-def _read_lines(popen: subprocess.Popen[bytes], on_line: Callable[[str], None]) -> None:
+    reader.done.wait()  # EOF comes once every holder of the pipe is gone (killed at reset at the latest)
     assert popen.stdout is not None
-    for raw in iter(popen.stdout.readline, b""):
-        on_line(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
     popen.stdout.close()

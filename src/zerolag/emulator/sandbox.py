@@ -8,11 +8,13 @@ import os
 import signal
 import threading
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from zerolag import lambda_wire as wire
 from zerolag.emulator import freezer, invocation, layout, records, runtime_files, shutdown
 from zerolag.emulator.api_server import ApiServer, start_api_server
 from zerolag.emulator.environment import FunctionConfig
@@ -48,6 +50,7 @@ class Sandbox:
         namespace: bool | None = None,
         runtime_dir: str | os.PathLike[str] | None = None,
         on_log: LogCallback | None = None,
+        init_timeout: float = wire.INIT_TIMEOUT_S,
     ) -> None:
         self.cfg = FunctionConfig(
             handler=handler,
@@ -56,6 +59,7 @@ class Sandbox:
             timeout_s=timeout,
             env=dict(env or {}),
             runtime=runtime,
+            init_timeout_s=init_timeout,
         )
         self._code = Path(code)
         self._layers = [Path(p) for p in layers]
@@ -73,6 +77,7 @@ class Sandbox:
         self._pending_init_ms: float | None = None
         self.last_init: InitOutcome | None = None
         self._closed = False
+        self._finalizer: weakref.finalize[Any, Any] | None = None
 
     # --- context manager -------------------------------------------------------------------------------
     def __enter__(self) -> Sandbox:
@@ -89,8 +94,8 @@ class Sandbox:
         with self._lock:
             if self._ctx is not None:
                 return
+            lay = layout.build(self._code, self._layers, self._runtime_dir, namespace=self._namespace)
             try:
-                lay = layout.build(self._code, self._layers, self._runtime_dir, namespace=self._namespace)
                 self._server = start_api_server()
                 port = self._server.server_address[1]
                 self._ctx = Context(
@@ -102,9 +107,15 @@ class Sandbox:
                     clock=records.Clock.create(),
                     sink=self._sink,
                 )
+            except BaseException:
+                lay.close()
+                self._teardown()
+                raise
+            self._finalizer = weakref.finalize(self, Sandbox._emergency_cleanup, self._ctx, self._server)
+            try:
                 self._init("init")
             except BaseException:
-                self._teardown()
+                self.shutdown()
                 raise
 
     # --- public API ------------------------------------------------------------------------------------
@@ -234,7 +245,27 @@ class Sandbox:
             max_memory_used_mb=0,
         )
 
+    @staticmethod
+    def _emergency_cleanup(ctx: Context, server: ApiServer) -> None:
+        """At interpreter exit (or garbage collection) without shutdown(): kill, unmount, remove cgroups."""
+        gen = server.generation
+        ctx.freezer.thaw()
+        if isinstance(gen, Generation):
+            for proc in gen.procs:
+                proc.kill()
+        for pid in ctx.freezer.pids():
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        server.shutdown()
+        server.server_close()
+        ctx.freezer.close()
+        ctx.guard.close()
+        ctx.layout.close()
+
     def _teardown(self) -> None:
+        if self._finalizer is not None:
+            self._finalizer.detach()
+            self._finalizer = None
         ctx, self._ctx = self._ctx, None
         if self._server is not None:
             self._server.generation = None

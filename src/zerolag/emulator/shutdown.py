@@ -53,9 +53,13 @@ def shutdown(gen: Generation, reason: str) -> None:
         "deadlineMs": wall_deadline_ms,
         "shutdownReason": reason,
     }
-    for ext in core.send_shutdown(event):
-        _kill_named(gen, ext.name)
+    core.send_shutdown(event)
+    with core.cond:
+        subscribed = {e.name for e in core.registry.all() if e.shutdown_sent}
     ext_procs = [p for p in gen.procs if p.kind == "extension"]
+    for proc in ext_procs:
+        if proc.name not in subscribed:  # unsubscribed or never registered: no SHUTDOWN, SIGKILL now
+            proc.kill()
     core.wait_until(lambda: all(p.name in core.exited_extensions for p in ext_procs), deadline)
     for proc in gen.procs:
         proc.kill()
@@ -64,9 +68,3 @@ def shutdown(gen: Generation, reason: str) -> None:
             proc.popen.wait(5)  # a process that survives SIGKILL for 5 s is left to the OS
     core.close()
     gen.hub.close()
-
-
-def _kill_named(gen: Generation, name: str) -> None:
-    for proc in gen.procs:
-        if proc.kind == "extension" and proc.name == name:
-            proc.kill()

@@ -199,6 +199,18 @@ def shoot(driver: Any, tmp_path: Path, name: str, height: int = 1000) -> Path:
     return path
 
 
+def click_and_wait(driver: Any, element: Any) -> None:
+    """Click something that navigates, and wait (on the page itself, not a clock) until the new page is in."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old_page = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, 60).until(ec.staleness_of(old_page))
+    WebDriverWait(driver, 60).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
 def login(driver: Any, viewer: Collector, path: str = "/") -> None:
     driver.get(f"{viewer.url}{path}{'&' if '?' in path else '?'}key={READ_KEY}")
 
@@ -225,14 +237,14 @@ def test_filters_narrow_the_table(browser: Any, viewer: Collector, tmp_path: Pat
 
     login(browser, viewer)
     Select(browser.find_element(By.ID, "f-function")).select_by_value("thumbnailer")
-    browser.find_element(By.ID, "f-apply").click()
+    click_and_wait(browser, browser.find_element(By.ID, "f-apply"))
     functions = {td.text for td in browser.find_elements(By.CSS_SELECTOR, "#invocations td.fn")}
     assert functions == {"thumbnailer"}
     assert "function=thumbnailer" in browser.current_url
 
     Select(browser.find_element(By.ID, "f-function")).select_by_value("")
     Select(browser.find_element(By.ID, "f-status")).select_by_value("error")
-    browser.find_element(By.ID, "f-apply").click()
+    click_and_wait(browser, browser.find_element(By.ID, "f-apply"))
     statuses = {
         tr.get_attribute("data-status")
         for tr in browser.find_elements(By.CSS_SELECTOR, "#invocations tbody tr")
@@ -241,7 +253,7 @@ def test_filters_narrow_the_table(browser: Any, viewer: Collector, tmp_path: Pat
 
     Select(browser.find_element(By.ID, "f-status")).select_by_value("")
     Select(browser.find_element(By.ID, "f-cold")).select_by_value("true")
-    browser.find_element(By.ID, "f-apply").click()
+    click_and_wait(browser, browser.find_element(By.ID, "f-apply"))
     colds = {td.text for td in browser.find_elements(By.CSS_SELECTOR, "#invocations td.cold")}
     assert colds == {"yes"}
     shoot(browser, tmp_path, "filtered")
@@ -253,7 +265,7 @@ def test_waterfall_renders(browser: Any, viewer: Collector, tmp_path: Path) -> N
     from selenium.webdriver.common.by import By
 
     login(browser, viewer, "/?function=orders-api&cold_start=true")
-    browser.find_element(By.LINK_TEXT, "req-orders-1").click()
+    click_and_wait(browser, browser.find_element(By.LINK_TEXT, "req-orders-1"))
     svg = browser.find_element(By.ID, "waterfall")
     assert svg.size["width"] > 800
     bars = browser.find_elements(By.CSS_SELECTOR, "#waterfall rect.span-bar")
@@ -270,7 +282,7 @@ def test_failed_invocation_is_marked(browser: Any, viewer: Collector, tmp_path: 
     from selenium.webdriver.common.by import By
 
     login(browser, viewer, "/?status=timeout")
-    browser.find_elements(By.CSS_SELECTOR, "#invocations tbody a")[0].click()
+    click_and_wait(browser, browser.find_elements(By.CSS_SELECTOR, "#invocations tbody a")[0])
     banner = browser.find_element(By.ID, "status-banner")
     assert "TIMED OUT" in banner.text
     assert "Sandbox.Timedout" in banner.text

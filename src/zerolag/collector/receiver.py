@@ -83,16 +83,19 @@ def inflate(body: bytes, encoding: str | None, max_bytes: int) -> bytes:
 
 def decode(signal: Signal, media: str, data: bytes) -> dict[str, Any]:
     """The export request in the dict form, or 400."""
+    request: dict[str, Any]
     try:
         if media == CONTENT_TYPE_JSON:
-            from zerolag.otlp import jsoncodec
+            from zerolag.otlp.jsoncodec import loads
 
-            return jsoncodec.loads(signal, data)
-        from zerolag.otlp import protobuf
+            request = loads(signal, data)
+        else:
+            from zerolag.otlp.protobuf import decode as decode_protobuf
 
-        return protobuf.decode(signal, data)
+            request = decode_protobuf(signal, data)
     except OtlpDecodeError as exc:
         raise ReceiverError(400, f"malformed {signal} request: {exc}") from exc
+    return request
 
 
 def success(media: str) -> Reply:

@@ -9,11 +9,12 @@ memory and init duration. The store merges the facts of one request id into one 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from zerolag.collector import attributes as A
+from zerolag.otlp import model
 
 SPAN_KIND_SERVER = 2
 STATUS_CODE_ERROR = 2
@@ -62,21 +63,11 @@ def _dumps(value: Mapping[str, Any]) -> str:
     return json.dumps(value, separators=(",", ":"), default=str)
 
 
-def _scoped(
-    request: Mapping[str, Any], top: str, scope_key: str, items_key: str
-) -> Iterator[tuple[A.Attributes, Any]]:
-    for resource_block in request.get(top) or ():
-        resource = A.to_dict((resource_block.get("resource") or {}).get("attributes"))
-        for scope_block in resource_block.get(scope_key) or ():
-            for item in scope_block.get(items_key) or ():
-                yield resource, item
-
-
 # --- traces ------------------------------------------------------------------------------------------------
 def trace_rows(request: Mapping[str, Any], now_ns: int) -> Rows:
     """Rows for a ``{"resourceSpans": [...]}`` request."""
     rows = Rows()
-    for resource, span in _scoped(request, "resourceSpans", "scopeSpans", "spans"):
+    for resource, _, span in model.iter_spans(request):
         attrs = A.to_dict(span.get("attributes"))
         status = span.get("status") or {}
         start = _int(span.get("startTimeUnixNano")) or now_ns
@@ -177,7 +168,7 @@ def _invocation_from_span(
 def log_rows(request: Mapping[str, Any], now_ns: int) -> Rows:
     """Rows for a ``{"resourceLogs": [...]}`` request."""
     rows = Rows()
-    for resource, record in _scoped(request, "resourceLogs", "scopeLogs", "logRecords"):
+    for resource, _, record in model.iter_log_records(request):
         attrs = A.to_dict(record.get("attributes"))
         body = A.any_value(record.get("body"))
         request_id = A.first(attrs, A.REQUEST_ID_KEYS) or A.first(resource, A.REQUEST_ID_KEYS)
@@ -198,42 +189,36 @@ def log_rows(request: Mapping[str, Any], now_ns: int) -> Rows:
 
 
 # --- metrics -----------------------------------------------------------------------------------------------
-def _points(
-    metric: Mapping[str, Any],
-) -> Iterator[tuple[str, Mapping[str, Any], float, int | None, float | None]]:
-    """(kind, point, value, count, sum) for each data point of a metric."""
-    for kind in ("gauge", "sum"):
-        for p in (metric.get(kind) or {}).get("dataPoints") or ():
-            value = p.get("asDouble", p.get("asInt", 0))
-            yield kind, p, float(value or 0), None, None
-    for kind in ("histogram", "exponentialHistogram", "summary"):
-        for p in (metric.get(kind) or {}).get("dataPoints") or ():
-            count, total = _int(p.get("count")), float(p.get("sum") or 0.0)
-            yield kind, p, (total / count if count else 0.0), count, total
+def _value(kind: str, point: Mapping[str, Any]) -> tuple[float, int | None, float | None]:
+    """(value, count, sum) of a data point: the number itself, or a histogram/summary's mean."""
+    if kind in ("gauge", "sum"):
+        return float(point.get("asDouble", point.get("asInt", 0)) or 0), None, None
+    count, total = _int(point.get("count")), float(point.get("sum") or 0.0)
+    return (total / count if count else 0.0), count, total
 
 
 def metric_rows(request: Mapping[str, Any], now_ns: int) -> Rows:
     """Rows for a ``{"resourceMetrics": [...]}`` request, and the facts of platform metrics."""
     rows = Rows()
     facts: dict[str, Invocation] = {}
-    for resource, metric in _scoped(request, "resourceMetrics", "scopeMetrics", "metrics"):
+    for resource, _, metric, kind, point in model.iter_metric_points(request):
         name, unit = metric.get("name", ""), metric.get("unit", "")
         function = A.function_name(resource)
         fact = A.METRIC_FACTS.get(A.normalise(name))
-        for kind, point, value, count, total in _points(metric):
-            attrs = A.to_dict(point.get("attributes"))
-            rid = A.first(attrs, A.REQUEST_ID_KEYS) or A.first(resource, A.REQUEST_ID_KEYS)
-            time_ns = _int(point.get("timeUnixNano")) or now_ns
-            request_id = None if rid is None else str(rid)
-            rows.points.append(
-                (time_ns, function, request_id, name, unit, kind, value, count, total, _dumps(attrs))
+        value, count, total = _value(kind, point)
+        attrs = A.to_dict(point.get("attributes"))
+        rid = A.first(attrs, A.REQUEST_ID_KEYS) or A.first(resource, A.REQUEST_ID_KEYS)
+        time_ns = _int(point.get("timeUnixNano")) or now_ns
+        request_id = None if rid is None else str(rid)
+        rows.points.append(
+            (time_ns, function, request_id, name, unit, kind, value, count, total, _dumps(attrs))
+        )
+        if fact is not None and request_id is not None:
+            inv = facts.setdefault(
+                request_id,
+                Invocation(request_id, function=function, start_ns=time_ns, authoritative=True),
             )
-            if fact is not None and request_id is not None:
-                inv = facts.setdefault(
-                    request_id,
-                    Invocation(request_id, function=function, start_ns=time_ns, authoritative=True),
-                )
-                _apply_metric_fact(inv, fact, value, unit)
+            _apply_metric_fact(inv, fact, value, unit)
     rows.invocations.extend(facts.values())
     return rows
 

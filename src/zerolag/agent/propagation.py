@@ -1,0 +1,94 @@
+"""Trace context on the wire: W3C ``traceparent``, X-Ray ``X-Amzn-Trace-Id``, ids and head sampling.
+
+Pure functions over ints and strings. Trace ids are 128-bit and span ids 64-bit ``int`` internally (0 means
+"none"); they become hex or bytes only when they leave the process.
+"""
+
+from __future__ import annotations
+
+import os
+
+_MASK64 = (1 << 64) - 1
+_GOLDEN = 0x9E3779B97F4A7C15
+_span_state = [int.from_bytes(os.urandom(8), "big")]
+
+
+def new_span_id() -> int:
+    """A random-looking, never-zero 64-bit span id (splitmix64 over a counter seeded once from urandom)."""
+    state = _span_state
+    z = (state[0] + _GOLDEN) & _MASK64
+    state[0] = z
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return (z ^ (z >> 31)) or 1
+
+
+def new_trace_id() -> int:
+    """A random 128-bit trace id."""
+    return int.from_bytes(os.urandom(16), "big") or 1
+
+
+def format_traceparent(trace_id: int, span_id: int, sampled: bool) -> str:
+    """``00-<32 hex>-<16 hex>-<01|00>``."""
+    return f"00-{trace_id:032x}-{span_id:016x}-{'01' if sampled else '00'}"
+
+
+def parse_traceparent(value: object) -> tuple[int, int, bool] | None:
+    """(trace id, parent span id, sampled) from a ``traceparent`` value, or None when it is not valid."""
+    if not isinstance(value, str):
+        return None
+    parts = value.strip().split("-")
+    if len(parts) < 4 or len(parts[0]) != 2 or parts[0] == "ff":
+        return None
+    version, trace_hex, span_hex, flags = parts[0], parts[1], parts[2], parts[3]
+    if (
+        len(trace_hex) != 32
+        or len(span_hex) != 16
+        or len(flags) != 2
+        or (version == "00" and len(parts) != 4)
+    ):
+        return None
+    try:
+        trace_id, span_id, flag_bits = int(trace_hex, 16), int(span_hex, 16), int(flags, 16)
+        int(version, 16)
+    except ValueError:
+        return None
+    if not trace_id or not span_id:
+        return None
+    return trace_id, span_id, bool(flag_bits & 1)
+
+
+def parse_xray(value: object) -> tuple[int, int, bool | None] | None:
+    """(trace id, parent id, sampled or None if undecided) from ``Root=1-x-y;Parent=z;Sampled=1``."""
+    if not isinstance(value, str) or "Root=" not in value:
+        return None
+    fields: dict[str, str] = {}
+    for part in value.split(";"):
+        key, _, val = part.strip().partition("=")
+        fields[key] = val
+    root = fields.get("Root", "").split("-")
+    if len(root) != 3 or root[0] != "1" or len(root[1]) != 8 or len(root[2]) != 24:
+        return None
+    try:
+        trace_id = int(root[1] + root[2], 16)
+        parent = int(fields.get("Parent", "0") or "0", 16)
+    except ValueError:
+        return None
+    sampled_raw = fields.get("Sampled")
+    sampled = True if sampled_raw == "1" else False if sampled_raw == "0" else None
+    return trace_id, parent & _MASK64, sampled
+
+
+def format_xray(trace_id: int, span_id: int, sampled: bool) -> str:
+    """The X-Ray header for a context (the trace id's first 8 hex digits become the X-Ray epoch part)."""
+    hex_id = f"{trace_id:032x}"
+    return f"Root=1-{hex_id[:8]}-{hex_id[8:]};Parent={span_id:016x};Sampled={'1' if sampled else '0'}"
+
+
+def sample(trace_id: int, ratio: float) -> bool:
+    """Head sampling by ratio, decided from the trace id so every process agrees on one trace."""
+    if ratio >= 1.0:
+        return True
+    if ratio <= 0.0:
+        return False
+    return (trace_id & _MASK64) < int(ratio * (1 << 64))

@@ -83,6 +83,18 @@ def start_plugins(ctx: ExtensionContext, names: tuple[str, ...] = PLUGINS) -> li
     return started
 
 
+def _fail_init(api: str, ext_id: str, error_type: str, message: str) -> None:
+    """Report an init failure to the platform, and say why on stderr: Lambda shows the extension's output in
+    the function's logs, but not the message of an init error."""
+    import json
+    import sys
+
+    line = {"level": "ERROR", "logger": "zerolag.extension", "message": message, "errorType": error_type}
+    sys.stderr.write(json.dumps(line) + "\n")
+    sys.stderr.flush()
+    extapi.report_error(api, ext_id, error_type, message, init=True)
+
+
 def run(
     env: Mapping[str, str],
     api: str,
@@ -93,7 +105,7 @@ def run(
     try:
         config = load_config(env)
     except ConfigError as exc:
-        extapi.report_error(api, ext_id, "Extension.ConfigError", str(exc), init=True)
+        _fail_init(api, ext_id, "Extension.ConfigError", str(exc))
         return 1
     setup_logging(config.log_level, secrets=tuple(value for _, value in config.otlp_headers))
     counters = Counters()
@@ -113,7 +125,7 @@ def run(
     try:
         plugins = start_plugins(ctx)
     except PluginError as exc:
-        extapi.report_error(api, ext_id, "Extension.PluginError", str(exc), init=True)
+        _fail_init(api, ext_id, "Extension.PluginError", str(exc))
         return 1
     _log.info(
         "ready",

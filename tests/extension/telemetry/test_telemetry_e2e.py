@@ -212,3 +212,43 @@ def test_powertools_metrics_arrive_as_otlp_metrics(tmp_path: Path, layer: Path) 
         assert basket.unit == "ms"
         assert [p.as_double for p in backend.points("basket_value")] == [12.5, 12.5]
         assert not [r for r in backend.logs() if "_aws" in r.body.string_value]
+
+
+def test_timeout_with_the_real_agent_adds_the_platform_verdict_under_the_agents_span(
+    tmp_path: Path, layer: Path
+) -> None:
+    """zerolag agent + timeout: the agent's own SERVER span stays the only one; the platform's timeout (error
+    type, real run time, last lines) arrives as an error child span in the agent's trace."""
+    code = write_code(
+        tmp_path / "code",
+        """
+        import time
+        from zerolag.agent import instrument, span
+
+        @instrument
+        def handler(event, context):
+            with span("before-sleep"):
+                print("about to sleep", flush=True)
+            time.sleep(60)
+        """,
+    )
+    with otlp_backend() as backend:
+        (result,) = _run(code, [layer], backend, [{}], timeout=2.0, function_name="agent-sleepy")
+        rid = result.request_id
+        assert result.status == "timeout"
+
+        def outcome() -> list[Any]:
+            return [s for s in backend.spans() if attrs(s).get("zerolag.platform_outcome")]
+
+        assert backend.wait_for(lambda: bool(_server_spans(backend, rid)) and bool(outcome()), timeout=60)
+        (server,) = _server_spans(backend, rid)
+        assert "zerolag.synthesized" not in attrs(server)
+        (verdict,) = outcome()
+        a = attrs(verdict)
+        assert verdict.trace_id == server.trace_id
+        assert verdict.parent_span_id == server.span_id
+        assert verdict.status.code == STATUS_ERROR
+        assert a["error.type"] == "Sandbox.Timedout"
+        assert a["faas.invocation_id"] == rid
+        assert (verdict.end_time_unix_nano - verdict.start_time_unix_nano) / 1e9 >= 1.9
+        assert any("about to sleep" in line for line in a["aws.lambda.last_log_lines"])

@@ -56,7 +56,13 @@ ENV = {
 
 
 def _context(api: Any, pipeline: RecordingPipeline, env: dict[str, str] | None = None) -> ExtensionContext:
-    return ExtensionContext(ExtensionConfig(), env or ENV, "ext-id", api.address, pipeline)  # type: ignore[arg-type]
+    return ExtensionContext(
+        ExtensionConfig(),
+        env=env or ENV,
+        extension_id="ext-id",
+        runtime_api=api.address,
+        pipeline=pipeline,  # type: ignore[arg-type]
+    )
 
 
 def _post(port: int, data: bytes) -> int:
@@ -92,7 +98,7 @@ def test_service_subscribes_listens_and_hands_protobuf_to_the_pipeline(api_facto
         uri = api.bodies[0]["destination"]["URI"]
         assert uri.startswith("http://sandbox.localdomain:")
         port = int(uri.rsplit(":", 1)[1])
-        assert pipeline.expects
+        assert not pipeline.expects  # no agent yet: never hold /event/next for the 25 ms telemetry buffer
         ctx.run_event_hooks({"eventType": "INVOKE", "requestId": RID, "invokedFunctionArn": "arn:x"})
         assert _post(port, body(init_events() + invoke_events())) == 200
         assert _post(port, b"not json") == 200
@@ -108,6 +114,8 @@ def test_service_subscribes_listens_and_hands_protobuf_to_the_pipeline(api_facto
         resource = traces[0]["resourceSpans"][0]["resource"]["attributes"]
         assert {"key": "cloud.region", "value": {"stringValue": "eu-west-1"}} in resource
         assert pipeline.counts["telemetry_bad_batches"] == 1
+        telemetry.note_agent_data(RID, "logs", b"", True)
+        assert pipeline.expects  # an agent reports: wait for its final batch from now on
     finally:
         for server in ctx.servers:
             server.close()

@@ -325,3 +325,33 @@ def test_any_event_sequence_is_handled_and_yields_at_most_one_span_per_request(
     servers = [attr(s, "faas.invocation_id") for s in sink.spans() if s["kind"] == ob.SPAN_KIND_SERVER]
     assert len(servers) == len(set(servers))
     assert tr.open_invocations() == []
+
+
+def test_failed_invocation_the_agent_reported_gets_a_platform_outcome_child_not_a_second_server_span() -> (
+    None
+):
+    """Agent final + platform timeout: an INTERNAL error child of the agent's SERVER span, no new one."""
+    agent_trace, agent_server = "12" * 16, "34" * 8
+    server = ob.span(
+        trace_id=agent_trace,
+        span_id=agent_server,
+        name="fn",
+        kind=ob.SPAN_KIND_SERVER,
+        start_ns=1,
+        end_ns=2,
+        status_code=ob.STATUS_ERROR,
+    )
+    sink = Sink()
+    tr = translator(sink)
+    tr.on_agent_data(RID, "traces", protobuf.encode("traces", ob.request("traces", {}, [server])), final=True)
+    tr.handle_body(
+        body(invoke_events(status="timeout", error_type="Sandbox.Timedout", duration=2000.0, logs=("zzz",)))
+    )
+    (span,) = sink.spans()
+    assert span["kind"] == ob.SPAN_KIND_INTERNAL
+    assert span["traceId"] == agent_trace
+    assert span["parentSpanId"] == agent_server
+    assert span["status"]["code"] == ob.STATUS_ERROR
+    assert attr(span, "error.type") == "Sandbox.Timedout"
+    assert attr(span, "aws.lambda.last_log_lines") == ["zzz"]
+    assert span["endTimeUnixNano"] - span["startTimeUnixNano"] == 2_000_000_000

@@ -19,6 +19,7 @@ class Recorder:
         self.submitted: list[tuple[str, bytes, int, str | None]] = []
         self.counts: Counter[str] = Counter()
         self.agent: list[tuple[str, str, bool]] = []
+        self.invocations: list[str] = []
 
     def receiver(self) -> ThundraReceiver:
         return ThundraReceiver(
@@ -26,6 +27,7 @@ class Recorder:
             count=lambda name, n: self.counts.update({name: n}),
             resource={"cloud.provider": "aws"},
             note_agent=lambda rid, s, d, final: self.agent.append((rid, s, final)),
+            on_invocation=self.invocations.append,
         )
 
 
@@ -45,6 +47,7 @@ def test_both_paths_forward_all_three_signals_tagged_with_the_request_id(path: s
     assert all(r == RID for *_, r in rec.submitted)
     assert dict((s, n) for s, _, n, _ in rec.submitted)["traces"] == 1
     assert rec.agent == [(RID, "traces", True)]
+    assert rec.invocations == [RID]
     assert rec.counts["thundra_requests"] == 1
 
 

@@ -51,22 +51,9 @@ def invocation_span(
         "aws.lambda.init_duration_ms": number(report, "metrics", "initDurationMs"),
         "zerolag.synthesized": True,
     }
-    events = None
-    status_code, message = ob.STATUS_UNSET, ""
+    status_code, message, events = ob.STATUS_UNSET, "", None
     if out.failed:
-        status_code = ob.STATUS_ERROR
-        error_type = "Runtime.OutOfMemory" if out.oom and not out.error_type else out.error_type
-        message = _error_message(out, error_type)
-        attrs.update(
-            {
-                "error.type": error_type or out.status,
-                "aws.lambda.error_type": out.error_type or None,
-                "aws.lambda.out_of_memory": out.oom,
-                "aws.lambda.last_log_lines": list(inv.tail),
-            }
-        )
-        exc = {"exception.type": error_type, "exception.message": message}
-        events = [ob.event("exception", out.end_ns, exc)]
+        status_code, message, events = _add_failure(attrs, inv, out)
     return ob.span(
         trace_id=trace_id,
         span_id=span_id,
@@ -77,6 +64,49 @@ def invocation_span(
         end_ns=out.end_ns,
         attrs=attrs,
         status_code=status_code,
+        status_message=message,
+        events=events,
+    )
+
+
+def _add_failure(
+    attrs: dict[str, object], inv: Invocation, out: Outcome
+) -> tuple[int, str, list[ob.JsonDict]]:
+    """Error attributes of a failed invocation; returns (status code, message, [exception event])."""
+    error_type = "Runtime.OutOfMemory" if out.oom and not out.error_type else out.error_type
+    message = _error_message(out, error_type)
+    attrs.update(
+        {
+            "error.type": error_type or out.status,
+            "aws.lambda.error_type": out.error_type or None,
+            "aws.lambda.out_of_memory": out.oom,
+            "aws.lambda.last_log_lines": list(inv.tail),
+        }
+    )
+    exc = {"exception.type": error_type or out.status, "exception.message": message}
+    return ob.STATUS_ERROR, message, [ob.event("exception", out.end_ns, exc)]
+
+
+def outcome_span(inv: Invocation, out: Outcome, function_name: str, agent: AgentIds | None) -> ob.JsonDict:
+    """The platform's verdict on a failed invocation the agent did report: an INTERNAL child of the agent's
+    invocation span (so the invocation is counted once) with the error type, real run time and last lines."""
+    trace_id, parent, _ = invocation_ids(inv, agent)
+    attrs: dict[str, object] = {
+        "faas.invocation_id": inv.request_id,
+        "aws.lambda.status": out.status,
+        "zerolag.synthesized": True,
+        "zerolag.platform_outcome": True,
+    }
+    code, message, events = _add_failure(attrs, inv, out)
+    return ob.span(
+        trace_id=trace_id,
+        span_id=span_id_for("zerolag-outcome/" + inv.request_id),
+        parent_span_id=parent if agent is not None and agent.span_id else "",
+        name=f"{function_name} {out.status}",
+        start_ns=out.start_ns,
+        end_ns=out.end_ns,
+        attrs=attrs,
+        status_code=code,
         status_message=message,
         events=events,
     )

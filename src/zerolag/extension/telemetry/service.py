@@ -69,6 +69,7 @@ class TelemetryService:
             on_runtime_done=ctx.pipeline.runtime_done,
         )
         self.subscribed_schema: str | None = None
+        self._agent_seen = False
 
     def start(self) -> bool:
         """Listen, subscribe, hook the lifecycle. False (and a clear log line) when the platform refuses."""
@@ -89,7 +90,6 @@ class TelemetryService:
             return False
         self.subscribed_schema = result.schema
         _log.info("subscribed to the Telemetry API, schema %s, listening on %s", result.schema, uri)
-        self._ctx.pipeline.expect_runtime_done()
         self._ctx.on_event(self._on_event)
         self._ctx.on_shutdown(self._on_shutdown)
         return True
@@ -118,6 +118,14 @@ class TelemetryService:
         self._report_stats()
 
     def note_agent_data(self, request_id: str, signal: str, data: bytes, final: bool) -> None:
+        if not self._agent_seen:
+            # An agent reports here: from now on the extension holds /event/next until the agent's final batch
+            # (or our platform.runtimeDone, if the agent dies), so its data can be flushed at invocation end.
+            # Without an agent there is nothing to wait for: our own data is only complete at platform.report,
+            # which Lambda sends after /event/next, and waiting for runtimeDone would add the buffering
+            # timeout (25 ms) to every invocation's billed duration.
+            self._agent_seen = True
+            self._ctx.pipeline.expect_runtime_done()
         self.translator.on_agent_data(request_id, signal, data, final)
 
     # --- outputs --------------------------------------------------------------------------------------------

@@ -262,9 +262,13 @@ class TelemetryTranslator:
             spans.append(build.invocation_span(inv, result, self._function_name, ids, self._memory_mb))
             self.stats["synthesized_spans"] += 1
             self.stats["error_spans"] += int(result.failed)
-        elif ids is None:
-            span_id = ""
-            trace_id = inv.trace.trace_id if inv.trace else ""
+        else:
+            if result.failed:
+                spans.append(build.outcome_span(inv, result, self._function_name, ids))
+                self.stats["outcome_spans"] += 1
+            if ids is None:
+                span_id = ""
+                trace_id = inv.trace.trace_id if inv.trace else ""
         if inv.cold_start:
             init = self._init_span(trace_id, span_id if (synthesize or ids) else parent)
             spans.extend([init] if init else [])

@@ -34,11 +34,13 @@ class ThundraReceiver:
         count: Count,
         resource: Mapping[str, object],
         note_agent: NoteAgent | None = None,
+        on_invocation: Callable[[str], None] | None = None,
     ) -> None:
         self._submit = submit
         self._count = count
         self._resource = dict(resource)
         self._note_agent = note_agent
+        self._on_invocation = on_invocation
 
     def handle(self, method: str, path: str, body: bytes) -> tuple[int, bytes]:
         """(status, body) for one request; never raises."""
@@ -79,9 +81,12 @@ class ThundraReceiver:
             data = protobuf.encode(signal, request)
             trace_bytes = data if signal == "traces" else trace_bytes
             self._submit(signal, data, out.items.get(signal, 0), rid)
-        if self._note_agent is not None:
-            for request_id in out.request_ids:
+        for request_id in out.request_ids:
+            if self._note_agent is not None:
                 self._note_agent(request_id, "traces", trace_bytes, True)
+            if self._on_invocation is not None:
+                self._on_invocation(request_id)  # the agent handed over this invocation
+        if self._note_agent is not None:
             for request_id in out.partial_request_ids:
                 self._note_agent(request_id, "traces", trace_bytes, False)
 
@@ -93,11 +98,18 @@ def start(ctx: ExtensionContext) -> None:
     from zerolag.extension.telemetry.service import resource_from_env
 
     pipeline = ctx.pipeline
+
+    def on_invocation(request_id: str) -> None:
+        # Thundra posts synchronously before the response: its Invocation record is its "final" batch.
+        pipeline.expect_runtime_done()
+        pipeline.runtime_done(request_id)
+
     receiver = ThundraReceiver(
         submit=lambda s, d, n, r: pipeline.submit(s, d, n, request_id=r),
         count=pipeline.counters.add,
         resource=resource_from_env(ctx.env),
         note_agent=note_agent_data,
+        on_invocation=on_invocation,
     )
 
     def handler(req: HttpRequest) -> HttpResponse:

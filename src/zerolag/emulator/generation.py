@@ -151,6 +151,7 @@ class Generation:
         cfg = self.ctx.cfg
         t0 = time.monotonic()
         deadline = t0 + cfg.init_timeout_s
+        self.ctx.sink("platform", "platform", f"INIT_START Runtime Version: {cfg.runtime}")
         self.hub.emit(
             "platform.initStart",
             records.init_start(

@@ -241,3 +241,16 @@ def test_rss_watcher_covers_descendants(guards: list[MemoryGuard]) -> None:
     finally:
         parent.kill()
         parent.wait(WAIT_S)
+
+
+@pytest.mark.skipif(not CGROUP, reason="no writable memory cgroup")
+def test_guards_never_share_a_cgroup(guards: list[MemoryGuard]) -> None:
+    """Two guards created with the same sandbox id get their own directories; closing one keeps the other."""
+    first = MemoryGuard.create("same-id", 128)
+    second = MemoryGuard.create("same-id", 128)
+    guards.extend([first, second])
+    assert isinstance(first, CgroupV1Guard | CgroupV2Guard)
+    assert isinstance(second, CgroupV1Guard | CgroupV2Guard)
+    assert first.path != second.path
+    first.close()
+    assert second.path.is_dir()

@@ -63,8 +63,17 @@ def cgroup_mount(mounts: str, fstype: str, option: str | None) -> Path | None:
     return None
 
 
-def _safe_name(sandbox_id: str) -> str:
-    return "zerolag-" + re.sub(r"[^A-Za-z0-9_.-]", "_", sandbox_id)
+def _make_child(parent: Path, sandbox_id: str) -> Path:
+    """Create a fresh child cgroup ``zerolag-<id>-<pid>[-n]``: never one another guard owns."""
+    base = f"zerolag-{re.sub(r'[^A-Za-z0-9_.-]', '_', sandbox_id)}-{os.getpid()}"
+    for n in range(100):
+        path = parent / (base if n == 0 else f"{base}-{n}")
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"no free cgroup name under {parent} for {base}")
 
 
 def _read(path: Path) -> str:
@@ -197,9 +206,11 @@ class CgroupV1Guard(_CgroupGuard):
         own = own_cgroup(_read(PROC / "self/cgroup"), "memory")
         if mount is None or own is None:
             return None
-        path = mount / own.lstrip("/") / _safe_name(sandbox_id)
         try:
-            path.mkdir()
+            path = _make_child(mount / own.lstrip("/"), sandbox_id)
+        except OSError:
+            return None
+        try:
             guard = cls(path, limit_mb)
             guard._write("memory.limit_in_bytes", str(limit_mb * MIB))
             with contextlib.suppress(OSError):  # older kernels: a process added later brings its memory
@@ -246,9 +257,11 @@ class CgroupV2Guard(_CgroupGuard):
         parent = mount / own.lstrip("/")
         if "memory" not in _read(parent / "cgroup.subtree_control").split():
             return None
-        path = parent / _safe_name(sandbox_id)
         try:
-            path.mkdir()
+            path = _make_child(parent, sandbox_id)
+        except OSError:
+            return None
+        try:
             guard = cls(path, limit_mb)
             guard._write("memory.max", str(limit_mb * MIB))
             if (path / "memory.swap.max").exists():

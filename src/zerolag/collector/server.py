@@ -71,16 +71,19 @@ class _Handler(BaseHTTPRequestHandler):
         if len(body) < length:
             self.close_connection = True
             return
-        headers = dict(self.headers.items())
-        self._send(self.server.app.ingest(signal, Request("POST", self.path, headers, body)))
+        self._send(self.server.app.ingest(signal, Request("POST", self.path, self._headers(), body)))
 
     def _get(self) -> None:
-        self._send(self.server.app.handle_get(Request("GET", self.path, dict(self.headers.items()))))
+        self._send(self.server.app.handle_get(Request("GET", self.path, self._headers())))
 
     def do_PUT(self) -> None:
         self._send(_failure(405, "method not allowed", ""), drain=True)
 
     do_DELETE = do_PATCH = do_PUT
+
+    def _headers(self) -> dict[str, str]:
+        """Header names are case-insensitive on the wire; ``App`` reads them Title-Cased."""
+        return {name.title(): value for name, value in self.headers.items()}
 
     def _content_length(self) -> int | None:
         try:

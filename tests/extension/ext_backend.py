@@ -32,11 +32,15 @@ class Backend:
         self.status = 500
         self.retry_after: str | None = None
         self.delay = 0.0
+        self.silent_close = (
+            False  # close each connection after answering, without saying so (a dead keep-alive)
+        )
         self.requests: list[tuple[str, dict[str, Any], dict[str, str]]] = []
         self.attempts = 0
         self._cond = threading.Condition()
         self._release = threading.Event()
         self._server: _Server | None = None
+        self._connections: set[socket.socket] = set()
         self.port = port
         self.start()
 
@@ -54,6 +58,13 @@ class Backend:
             def setup(self) -> None:
                 super().setup()
                 self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                with backend._cond:
+                    backend._connections.add(self.connection)
+
+            def finish(self) -> None:
+                with backend._cond:
+                    backend._connections.discard(self.connection)
+                super().finish()
 
             def do_POST(self) -> None:
                 backend._handle(self)
@@ -71,6 +82,13 @@ class Backend:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        with self._cond:
+            connections = list(self._connections)
+        for conn in connections:  # a dead backend also drops the kept-alive connections
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         self._release.set()
 
     def set_mode(self, mode: str, **kw: Any) -> None:
@@ -144,6 +162,8 @@ class Backend:
             self.requests.append((signal, request, {k.lower(): v for k, v in h.headers.items()}))
             self._cond.notify_all()
         h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: 0\r\n\r\n")
+        if self.silent_close:
+            h.close_connection = True
 
 
 def _items(request: dict[str, Any], top: str, scope_key: str, key: str) -> list[dict[str, Any]]:

@@ -77,7 +77,8 @@ def test_without_an_end_signal_data_still_arrives_exactly_once(backend: Backend,
 
 
 def test_self_telemetry_is_exported_as_metrics_and_logged_as_json(backend: Backend, tmp_path: Path) -> None:
-    """The extension's counters reach the backend as zerolag.extension.* metrics and appear in its JSON log."""
+    """The extension's counters reach the backend as zerolag.extension.* metrics and appear in its JSON
+    log."""
     with sandbox(extension_env(backend, tmp_path)) as sb:
         sb.invoke({"name": "self-0"})
         sb.shutdown()

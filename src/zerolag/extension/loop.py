@@ -90,6 +90,9 @@ class EventLoop:
             pipeline.counters.add("shutdown_unsent", unsent)
         fields = {"reason": reason, "flushed": done, "unsent_items": unsent, **pipeline.counters.snapshot()}
         fields["spool_peak_bytes"] = pipeline.store.spool_peak_bytes
+        fields["memory_peak_bytes"] = pipeline.store.memory_peak_bytes
+        fields["spool_entries"] = len(pipeline.store.spool.index)
+        fields["memory_bound_bytes"] = pipeline.store.memory.capacity
         _log.info("shutdown", extra={"fields": fields})
 
     def maybe_export_self(self, now: float, *, force: bool) -> None:

@@ -22,6 +22,7 @@ class Store:
         self.counters = counters
         self.batch_bytes = batch_bytes
         self.spool_peak_bytes = 0
+        self.memory_peak_bytes = 0
         self._disk_failed = False
 
     def pending_items(self) -> int:
@@ -39,6 +40,7 @@ class Store:
 
     def add(self, chunk: Chunk) -> None:
         if self.memory.add(chunk):
+            self.memory_peak_bytes = max(self.memory_peak_bytes, self.memory.bytes)
             return
         self._spill(chunk.signal, chunk.data, chunk.items)
 

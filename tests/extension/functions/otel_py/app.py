@@ -36,6 +36,10 @@ log.propagate = False
 
 def handler(event, context):
     name = event.get("name", "span")
+    pad = "x" * event.get("pad", 0)
+    for i in range(1, event.get("count", 1)):
+        with tracer.start_as_current_span(f"{name}.{i}") as span:
+            span.set_attribute("pad", pad)
     with tracer.start_as_current_span(name):
         log.info("log-%s", name)
         counter.add(1)

@@ -190,3 +190,56 @@ def test_init_limit_applies_to_extensions_that_never_register() -> None:
     assert (r.status, r.error_type) == ("timeout", wire.ERR_SANDBOX_TIMEOUT)
     phases = [e["record"]["phase"] for e in sb.telemetry if e["type"] == "platform.initReport"]  # type: ignore[index]
     assert phases == ["init", "invoke"]
+
+
+def test_logs_api_subscriber_gets_start_end_report() -> None:
+    """An extension subscribed through the Logs API 2020-08-15 receives platform.start/end/report and the
+    function's log lines."""
+    env = {"RECORDER_API": "logs"}
+    with Sandbox(code=EXAMPLES / "hello", handler="app.handler", layers=[RECORDER], env=env) as sb:
+        r = sb.invoke({})
+    assert recorded(sb, "subscribed")[0]["status"] == 200
+    got = recorded(sb, "telemetry")
+    mine = [
+        t["type"]
+        for t in got
+        if isinstance(t["record"], dict) and t["record"].get("requestId") == r.request_id
+    ]
+    assert mine == ["platform.start", "platform.end", "platform.report"]
+    assert any(t["type"] == "function" and "hello from the handler" in t["record"] for t in got)
+
+
+def test_extension_exit_during_invoke_resets_with_failure() -> None:
+    """An extension that dies during an invocation: the client keeps the response, the report says
+    failure/Extension.Crash, and the next invoke runs a fresh init."""
+    with Sandbox(
+        code=SCENARIOS, handler="app.ok", layers=[RECORDER], env={"RECORDER_EXIT_ON_INVOKE": "1"}
+    ) as sb:
+        r = sb.invoke({"n": 1})
+        assert r.status == "success"
+        report = [e["record"] for e in sb.telemetry if e["type"] == "platform.report"][-1]
+        assert (report["status"], report["errorType"]) == ("failure", wire.ERR_EXT_CRASH)  # type: ignore[index]
+        sb.invoke({"n": 2})
+    phases = [e["record"]["phase"] for e in sb.telemetry if e["type"] == "platform.initStart"]  # type: ignore[index]
+    assert phases == ["init", "invoke"]
+
+
+def test_zipped_code_and_layer(tmp_path: Path) -> None:
+    """Code and layers may be zips; the extension's executable bit survives."""
+    import zipfile
+
+    def zip_dir(src: Path, dest: Path) -> Path:
+        with zipfile.ZipFile(dest, "w") as zf:
+            for path in sorted(src.rglob("*")):
+                if path.is_dir() or "__pycache__" in path.parts:
+                    continue
+                info = zipfile.ZipInfo(str(path.relative_to(src)))
+                info.external_attr = (path.stat().st_mode & 0o777) << 16
+                zf.writestr(info, path.read_bytes())
+        return dest
+
+    code = zip_dir(EXAMPLES / "hello", tmp_path / "code.zip")
+    layer = zip_dir(RECORDER, tmp_path / "layer.zip")
+    with Sandbox(code=code, handler="app.handler", layers=[layer]) as sb:
+        assert sb.invoke({"z": 1}).json()["echo"] == {"z": 1}
+    assert [e["eventType"] for e in events(sb)] == ["INVOKE", "SHUTDOWN"]

@@ -99,6 +99,8 @@ class JsonHandler(BaseHTTPRequestHandler):
             routes()
         except ApiError as err:
             self.reply_error(err)
+        except TooLarge:
+            self.reply_error(ApiError(413, wire.ERR_REQUEST_TOO_LARGE, "Request body too large"))
         except (ConnectionError, TimeoutError):
             self.close_connection = True
 

@@ -83,6 +83,8 @@ def run(gen: Generation, req: Request, init_ms: float | None) -> tuple[InvokeRes
         done = core.wait_until(lambda: inv.extensions_done_at is not None, deadline)
         if not done:
             verdict = _timed_out(gen, inv, verdict.body)
+    if verdict.reset is None and core.exited_extensions:
+        verdict = _extension_crashed(verdict)
     end = max(runtime_done, inv.extensions_done_at or time.monotonic())
     if verdict.status == "timeout" or verdict.reset:
         end = time.monotonic()
@@ -118,6 +120,12 @@ def _crashed(gen: Generation, inv: Invocation, out: Outcome | None, code: int) -
         return Verdict("success", out.body, None, "failure", err, "failure")
     gen.ctx.sink("function", "runtime", msg)
     return Verdict("failure", body, err, "failure", err, "failure")
+
+
+def _extension_crashed(v: Verdict) -> Verdict:
+    """An extension died during the invocation: the client keeps the runtime's outcome, the platform
+    reports a failure (Extension.Crash) and the sandbox is reset."""
+    return Verdict(v.status, v.body, v.error_type, "failure", wire.ERR_EXT_CRASH, "failure")
 
 
 def _timed_out(gen: Generation, inv: Invocation, body: bytes) -> Verdict:

@@ -171,3 +171,15 @@ def test_worse_status_wins(client: Client) -> None:
     assert (row["status"], row["error_type"]) == ("timeout", "Sandbox.Timedout")
     assert client.export("traces", invocation_trace("fn", "r1"))[0] == 200
     assert client.get_json("/api/invocations")["invocations"][0]["status"] == "timeout"
+
+
+def test_batches_of_many_functions_keep_each_resource(client: Client) -> None:
+    """A forwarder batch concatenates requests of several functions; each span keeps its own function."""
+    merged = {"resourceSpans": []}
+    for i in range(6):
+        merged["resourceSpans"] += invocation_trace(f"fn{i}", f"r{i}", start_ns=T0 + i * MS)["resourceSpans"]
+    assert client.export("traces", merged)[0] == 200
+    rows = client.get_json("/api/invocations")["invocations"]
+    assert {r["request_id"]: r["function"] for r in rows} == {f"r{i}": f"fn{i}" for i in range(6)}
+    spans = client.get_json("/api/invocations/r4")["spans"]
+    assert {s["function"] for s in spans} == {"fn4"}

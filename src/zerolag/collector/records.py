@@ -59,21 +59,45 @@ def _int(value: Any) -> int:
     return int(value) if value not in (None, "") else 0
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)  # one encoder: json.dumps builds one per call
+
+
 def _dumps(value: Mapping[str, Any]) -> str:
-    return json.dumps(value, separators=(",", ":"), default=str)
+    return _ENCODER.encode(value)
+
+
+@dataclass(frozen=True)
+class _Resource:
+    """What every item of one resource shares, computed once per resource block."""
+
+    function: str | None
+    request_id: Any
+    json: str
+
+
+def _resource_info(resource: A.Attributes, cache: dict[int, tuple[A.Attributes, _Resource]]) -> _Resource:
+    """The shared facts of ``resource``; the cache holds the dict itself so its id cannot be reused."""
+    hit = cache.get(id(resource))
+    if hit is None:
+        info = _Resource(A.function_name(resource), A.first(resource, A.REQUEST_ID_KEYS), _dumps(resource))
+        cache[id(resource)] = (resource, info)
+        return info
+    return hit[1]
 
 
 # --- traces ------------------------------------------------------------------------------------------------
 def trace_rows(request: Mapping[str, Any], now_ns: int) -> Rows:
     """Rows for a ``{"resourceSpans": [...]}`` request."""
     rows = Rows()
+    resources: dict[int, tuple[A.Attributes, _Resource]] = {}
     for resource, _, span in model.iter_spans(request):
+        shared = _resource_info(resource, resources)
         attrs = A.to_dict(span.get("attributes"))
         status = span.get("status") or {}
         start = _int(span.get("startTimeUnixNano")) or now_ns
         end = max(_int(span.get("endTimeUnixNano")), start)
-        request_id = A.first(attrs, A.REQUEST_ID_KEYS) or A.first(resource, A.REQUEST_ID_KEYS)
-        function = A.function_name(resource)
+        request_id = A.first(attrs, A.REQUEST_ID_KEYS) or shared.request_id
+        function = shared.function
         rows.spans.append(
             (
                 span.get("traceId", ""),
@@ -88,7 +112,7 @@ def trace_rows(request: Mapping[str, Any], now_ns: int) -> Rows:
                 function,
                 None if request_id is None else str(request_id),
                 _dumps(attrs),
-                _dumps(resource),
+                shared.json,
             )
         )
         events = [

@@ -16,7 +16,11 @@ from zerolag.emulator import Sandbox
 
 pytestmark = pytest.mark.e2e
 CODE = FUNCTIONS / "otel_py"
-FAST_RECOVERY = {"ZEROLAG_BREAKER_OPEN_MS": "200", "ZEROLAG_RETRY_MAX_MS": "1000", "ZEROLAG_SEND_TIMEOUT_MS": "1000"}
+FAST_RECOVERY = {
+    "ZEROLAG_BREAKER_OPEN_MS": "200",
+    "ZEROLAG_RETRY_MAX_MS": "1000",
+    "ZEROLAG_SEND_TIMEOUT_MS": "1000",
+}
 
 
 @pytest.fixture
@@ -27,7 +31,9 @@ def backend() -> Iterator[Backend]:
 
 
 def sandbox(env: dict[str, str], timeout: float = 10.0) -> Sandbox:
-    return Sandbox(code=CODE, handler="app.handler", layers=[layer_dir(), OTEL_LAYER], env=env, timeout=timeout)
+    return Sandbox(
+        code=CODE, handler="app.handler", layers=[layer_dir(), OTEL_LAYER], env=env, timeout=timeout
+    )
 
 
 def expected(prefix: str, invocations: int, count: int) -> set[str]:
@@ -48,8 +54,9 @@ def assert_nothing_lost(backend: Backend, prefix: str, names: set[str], summary:
     assert sum(got.values()) - len(names) <= summary["duplicate_risk"]
 
 
-def test_outage_during_200_invocations_loses_nothing_and_empties_the_spool(backend: Backend, tmp_path:
-Path) -> None:
+def test_outage_during_200_invocations_loses_nothing_and_empties_the_spool(
+    backend: Backend, tmp_path: Path
+) -> None:
     """The backend is down for invocations 50-149 of 200: memory stays under its bound, the overflow goes to
     the spool, and once the backend is back every span arrives and the spool is empty."""
     env = extension_env(backend, tmp_path, ZEROLAG_BUFFER_BYTES="65536", **FAST_RECOVERY)
@@ -71,8 +78,9 @@ Path) -> None:
 
 
 @pytest.mark.parametrize("flush", ["end", "adaptive"])
-def test_hanging_backend_never_makes_an_invocation_time_out(backend: Backend, tmp_path: Path, flush: str)
--> None:
+def test_hanging_backend_never_makes_an_invocation_time_out(
+    backend: Backend, tmp_path: Path, flush: str
+) -> None:
     """With a backend that never answers, every invocation ends well within its timeout (the flush budget and
     the breaker bound the cost), and the data arrives once the backend answers again."""
     backend.set_mode("hang")
@@ -103,8 +111,9 @@ def test_send_in_flight_at_freeze_is_not_lost(backend: Backend, tmp_path: Path) 
     assert_nothing_lost(backend, "frz-", expected("frz", 10, 1), summary)
 
 
-def test_keep_alive_broken_across_a_long_freeze_is_detected_and_retried(backend: Backend, tmp_path: Path)
--> None:
+def test_keep_alive_broken_across_a_long_freeze_is_detected_and_retried(
+    backend: Backend, tmp_path: Path
+) -> None:
     """The backend silently closes every connection after answering (as one does after a long freeze): the
     next send finds the connection dead, retries on a new one, and nothing is lost."""
     backend.silent_close = True
@@ -119,8 +128,9 @@ def test_keep_alive_broken_across_a_long_freeze_is_detected_and_retried(backend:
     assert_nothing_lost(backend, "ka-", expected("ka", 6, 1), summary)
 
 
-def test_shutdown_with_a_large_buffer_sends_all_or_reports_the_shortfall(backend: Backend, tmp_path: Path)
--> None:
+def test_shutdown_with_a_large_buffer_sends_all_or_reports_the_shortfall(
+    backend: Backend, tmp_path: Path
+) -> None:
     """Megabytes are buffered while the backend is down; at SHUTDOWN it is back but slow. Within the budget
     the extension sends what it can, and what it could not send is reported (and kept in the spool)."""
     env = extension_env(backend, tmp_path, ZEROLAG_BATCH_BYTES="65536", ZEROLAG_BREAKER_OPEN_MS="60000")

@@ -6,6 +6,7 @@ Failures here are reported as ``/extension/init/error`` with a message that name
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import logging
 import random
@@ -31,6 +32,7 @@ from zerolag.extension.spool import Spool
 from zerolag.extension.store import Store
 
 _log = logging.getLogger("zerolag.extension")
+API_KEY_VARIABLES = ("ZEROLAG_API_KEY_SECRET_ARN", "ZEROLAG_API_KEY_SSM_PARAMETER")
 
 
 class PluginError(RuntimeError):
@@ -83,6 +85,21 @@ def start_plugins(ctx: ExtensionContext, names: tuple[str, ...] = PLUGINS) -> li
     return started
 
 
+def with_api_key(config: ExtensionConfig, env: Mapping[str, str]) -> ExtensionConfig:
+    """Add ``Authorization: Bearer <key>`` when the key lives in Secrets Manager or SSM (docs/deploy.md),
+    unless ``ZEROLAG_OTLP_HEADERS`` already sets an Authorization header. Nothing is imported otherwise."""
+    if not any(env.get(name, "").strip() for name in API_KEY_VARIABLES):
+        return config
+    from zerolag.extension.secrets import resolve_api_key
+
+    key = resolve_api_key(env)
+    if key is None or any(name.lower() == "authorization" for name, _ in config.otlp_headers):
+        return config
+    return dataclasses.replace(
+        config, otlp_headers=(*config.otlp_headers, ("Authorization", f"Bearer {key}"))
+    )
+
+
 def _fail_init(api: str, ext_id: str, error_type: str, message: str) -> None:
     """Report an init failure to the platform, and say why on stderr: Lambda shows the extension's output in
     the function's logs, but not the message of an init error."""
@@ -103,9 +120,12 @@ def run(
     listeners: dict[str, socket.socket],
 ) -> int:
     try:
-        config = load_config(env)
+        config = with_api_key(load_config(env), env)
     except ConfigError as exc:
         _fail_init(api, ext_id, "Extension.ConfigError", str(exc))
+        return 1
+    except ValueError as exc:  # secrets.ApiKeyError: its message names the variable, never the key
+        _fail_init(api, ext_id, "Extension.ApiKeyError", str(exc))
         return 1
     setup_logging(config.log_level, secrets=tuple(value for _, value in config.otlp_headers))
     counters = Counters()

@@ -89,6 +89,11 @@ VARIABLES: Final[tuple[Variable, ...]] = (
     Variable("ZEROLAG_BREAKER_FAILURES", "3", "Consecutive failed sends that open the circuit breaker."),
     Variable("ZEROLAG_BREAKER_OPEN_MS", "5000", "How long the open breaker refuses sends before one probe."),
     Variable("ZEROLAG_SELF_METRICS", "true", "Export the extension's own counters as OTLP metrics."),
+    Variable(
+        "ZEROLAG_EXTENSION_NAME",
+        "zerolag",
+        "Name registered with the Extensions API (the layer's file name).",
+    ),
     Variable("ZEROLAG_LOG_LEVEL", "info", "Extension log level: `debug`, `info`, `warning` or `error`."),
 )
 

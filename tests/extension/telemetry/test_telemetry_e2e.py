@@ -252,3 +252,72 @@ def test_timeout_with_the_real_agent_adds_the_platform_verdict_under_the_agents_
         assert a["faas.invocation_id"] == rid
         assert (verdict.end_time_unix_nano - verdict.start_time_unix_nano) / 1e9 >= 1.9
         assert any("about to sleep" in line for line in a["aws.lambda.last_log_lines"])
+
+
+def test_json_log_format_keeps_severity_and_request_id(tmp_path: Path, layer: Path) -> None:
+    """AWS_LAMBDA_LOG_FORMAT=JSON: logging records arrive as OTLP logs with their level and request id."""
+    code = write_code(
+        tmp_path / "code",
+        """
+        import logging
+
+        def handler(event, context):
+            logging.getLogger("shop").warning("stock is low")
+            return {}
+        """,
+    )
+    with otlp_backend() as backend:
+        (result,) = _run(
+            code,
+            [layer],
+            backend,
+            [{}],
+            timeout=10.0,
+            function_name="jsonlogs",
+            env={"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "INFO"},
+        )
+        assert result.status == "success"
+
+        def records() -> list[Any]:
+            return [r for r in backend.logs() if r.body.string_value == "stock is low"]
+
+        assert backend.wait_for(lambda: bool(records()), timeout=60)
+        (record,) = records()
+        assert record.severity_text == "WARNING"
+        assert record.severity_number == 13
+        assert attrs(record)["faas.invocation_id"] == result.request_id
+        assert attrs(record)["code.namespace"] == "shop"
+        (span,) = _server_spans(backend, result.request_id)
+        assert record.trace_id == span.trace_id
+
+
+def test_malformed_thundra_bodies_are_counted_and_the_function_keeps_working(
+    tmp_path: Path, layer: Path
+) -> None:
+    """Garbage on the Thundra port from inside the function: answered 400, counted, the extension survives."""
+    code = write_code(
+        tmp_path / "code",
+        """
+        import os, urllib.error, urllib.request
+
+        def handler(event, context):
+            url = "http://127.0.0.1:%s/v1/monitoring-data" % os.environ["ZEROLAG_THUNDRA_PORT"]
+            codes = []
+            for body in (b"{not json", b"[{\\"type\\": \\"Invocation\\", \\"data\\": 5}]", b"\\xff"):
+                try:
+                    request = urllib.request.Request(url, data=body)
+                    codes.append(urllib.request.urlopen(request, timeout=10).status)
+                except urllib.error.HTTPError as exc:
+                    codes.append(exc.code)
+            return {"codes": codes}
+        """,
+    )
+    with otlp_backend() as backend:
+        results = _run(code, [layer], backend, [{}, {}], timeout=10.0, function_name="garbage")
+        assert [r.status for r in results] == ["success", "success"]
+        assert results[0].json()["codes"] == [400, 200, 400]
+        assert backend.wait_for(
+            lambda: bool(backend.points("zerolag.extension.thundra_bad_bodies")), timeout=60
+        )
+        assert max(p.as_int for p in backend.points("zerolag.extension.thundra_bad_bodies")) == 4
+        assert all(_server_spans(backend, r.request_id) for r in results)

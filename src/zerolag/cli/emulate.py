@@ -37,7 +37,8 @@ def _parse_payload(text: str) -> Any:
 
 
 def _print_line(line: LogLine) -> None:
-    sys.stderr.write(line.text + "\n")
+    """One log line to stderr; awslambdaric joins multi-line errors with \\r, shown as line breaks here."""
+    sys.stderr.write(line.text.replace("\r", "\n    ") + "\n")
     sys.stderr.flush()
 
 

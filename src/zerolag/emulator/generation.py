@@ -210,6 +210,13 @@ class Generation:
                 record["errorType"] = ext.error_type
             self.hub.emit("platform.extension", record)
         status, error_type = outcome or ("success", None)
+        if error_type:
+            self.ctx.sink(
+                "platform",
+                "platform",
+                f"INIT_REPORT Init Duration: {duration:.2f} ms\tPhase: {self.phase}\tStatus: {status}"
+                f"\tError Type: {error_type}",
+            )
         self.hub.emit(
             "platform.initReport",
             records.init_status(self.phase, status, error_type, {"metrics": {"durationMs": duration}}),

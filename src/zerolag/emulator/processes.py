@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import fcntl
+import logging
 import os
 import signal
 import subprocess
@@ -15,6 +16,8 @@ import termios
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
 
 CLONE_NEWNS = 0x00020000
 LINGER_S = 0.5  # how long output may trail a process's exit
@@ -54,13 +57,21 @@ class LineReader:
                     break
                 *lines, rest = (rest + data).split(b"\n")
                 for raw in lines:
-                    self.on_line(raw.decode("utf-8", errors="replace").rstrip("\r"))
+                    self._deliver(raw)
             if rest:
-                self.on_line(rest.decode("utf-8", errors="replace").rstrip("\r"))
+                self._deliver(rest)
         except OSError:
             pass
         finally:
             self.done.set()
+
+    def _deliver(self, raw: bytes) -> None:
+        """Hand one line on; a failing consumer must not stop the reader (the pipe would fill and block
+        the process)."""
+        try:
+            self.on_line(raw.decode("utf-8", errors="replace").rstrip("\r"))
+        except Exception:
+            log.exception("log line consumer failed")
 
     def drained(self) -> bool:
         if self.done.is_set():

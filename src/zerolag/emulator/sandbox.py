@@ -232,12 +232,22 @@ class Sandbox:
         self._pending_init_ms = None
 
     def _init_failed_result(self, outcome: InitOutcome) -> InvokeResult:
-        status = "error" if outcome.status == "error" else outcome.status
+        request_id = str(uuid.uuid4())
+        metrics = records.ReportMetrics(
+            outcome.duration_ms,
+            records.billed_ms(outcome.duration_ms),
+            self.cfg.memory_mb,
+            0,
+            outcome.duration_ms,
+        )
+        for text in (f"START RequestId: {request_id} Version: $LATEST", f"END RequestId: {request_id}"):
+            self._sink("platform", "platform", text)
+        self._sink("platform", "platform", records.report_line(request_id, metrics, outcome.status))
         return InvokeResult(
-            status=status,
+            status=outcome.status,
             body=outcome.body,
             error_type=outcome.error_type,
-            request_id=str(uuid.uuid4()),
+            request_id=request_id,
             duration_ms=outcome.duration_ms,
             billed_duration_ms=records.billed_ms(outcome.duration_ms),
             post_runtime_ms=0.0,

@@ -183,3 +183,18 @@ def test_batches_of_many_functions_keep_each_resource(client: Client) -> None:
     assert {r["request_id"]: r["function"] for r in rows} == {f"r{i}": f"fn{i}" for i in range(6)}
     spans = client.get_json("/api/invocations/r4")["spans"]
     assert {s["function"] for s in spans} == {"fn4"}
+
+
+def test_invocations_sharing_a_trace_keep_their_own_spans_and_logs(client: Client) -> None:
+    """Two invocations in one trace (a caller's trace id passed on) each show only their own root span
+    and logs; untagged child spans of the trace still show."""
+    for rid in ("r-a", "r-b"):
+        trace = invocation_trace("fn", rid, children=0)
+        trace["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["traceId"] = "ab" * 16
+        logs = function_logs("fn", rid, [f"log of {rid}"])
+        logs["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]["traceId"] = "ab" * 16
+        assert client.export("traces", trace)[0] == 200
+        assert client.export("logs", logs)[0] == 200
+    detail = client.get_json("/api/invocations/r-a")
+    assert [s["request_id"] for s in detail["spans"]] == ["r-a"]
+    assert [log["body"] for log in detail["logs"]] == ["log of r-a"]

@@ -70,12 +70,14 @@ def invocation(db: sqlite3.Connection, ident: str) -> dict[str, Any] | None:
 
 
 def spans(db: sqlite3.Connection, trace_id: str | None, request_id: str | None) -> list[dict[str, Any]]:
-    """The spans of a trace (and any tagged with the request id), by start time, each with its events."""
+    """The invocation's spans: its trace's (except other invocations' in a shared trace) and any tagged with
+    its request id, by start time, each with its events."""
     rows = db.execute(
         "SELECT id, trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, status_code, "
         "status_message, function, request_id, attributes, resource FROM spans "
-        "WHERE trace_id = ? OR (? IS NOT NULL AND request_id = ?) ORDER BY start_ns, id",
-        (trace_id or "", request_id, request_id),
+        "WHERE (trace_id = ? AND (request_id IS NULL OR request_id = ?)) OR request_id = ? "
+        "ORDER BY start_ns, id",
+        (trace_id or "", request_id or "", request_id or ""),
     ).fetchall()
     result = []
     for row in rows:
@@ -95,10 +97,11 @@ def spans(db: sqlite3.Connection, trace_id: str | None, request_id: str | None) 
 
 
 def logs(db: sqlite3.Connection, request_id: str | None, trace_id: str | None) -> list[dict[str, Any]]:
-    """The log records correlated with an invocation, by request id or trace id, oldest first."""
+    """The invocation's log records: by request id, else by trace id, oldest first."""
     rows = db.execute(
         "SELECT time_ns, function, request_id, trace_id, span_id, severity_number, severity_text, body, "
-        "attributes FROM logs WHERE request_id = ? OR trace_id = ? ORDER BY time_ns, id LIMIT 5000",
+        "attributes FROM logs WHERE request_id = ? OR (request_id IS NULL AND trace_id = ?) "
+        "ORDER BY time_ns, id LIMIT 5000",
         (request_id or "", trace_id or ""),
     )
     return [dict(row, attributes=json.loads(row["attributes"])) for row in rows]

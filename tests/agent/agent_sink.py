@@ -4,6 +4,7 @@ lets a test wait for what it expects. Also a "hanging" endpoint that accepts con
 
 from __future__ import annotations
 
+import gzip
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -18,6 +19,9 @@ SIGNAL_OF = {"/v1/traces": "traces", "/v1/metrics": "metrics", "/v1/logs": "logs
 class Received:
     def __init__(self, path: str, headers: dict[str, str], body: bytes) -> None:
         self.path, self.headers, self.body = path, headers, body
+        if headers.get("content-encoding") == "gzip":
+            body = gzip.decompress(body)
+        self.body = body
         self.signal = SIGNAL_OF.get(path, "")
         self.request = protobuf.decode(self.signal, body) if self.signal else {}
 

@@ -154,7 +154,9 @@ def start_sink() -> Iterator[str]:
         server.server_close()
 
 
-def bench_emulator(rounds: int, invokes: int, layer: Path, code: Path) -> dict[str, dict[str, float]]:
+def bench_emulator(
+    rounds: int, invokes: int, layer: Path, code: Path, *, backend: bool = True
+) -> dict[str, dict[str, float]]:
     from zerolag.emulator import Sandbox
 
     results: dict[str, dict[str, list[float]]] = {
@@ -166,7 +168,7 @@ def bench_emulator(rounds: int, invokes: int, layer: Path, code: Path) -> dict[s
             for mode in ("on", "off"):
                 marker = f"ZEROLAG_BENCH_MARKER={uuid.uuid4().hex}"
                 env = {
-                    "ZEROLAG_OTLP_ENDPOINT": endpoint,
+                    "ZEROLAG_OTLP_ENDPOINT": endpoint if backend else "",
                     "ZEROLAG_EXTENSION_PORT": str(_free_port()),
                     "ZEROLAG_THUNDRA_PORT": str(_free_port()),
                     "ZEROLAG_TELEMETRY": "true" if mode == "on" else "false",
@@ -197,6 +199,9 @@ def main() -> None:
     parser.add_argument("--invokes", type=int, default=30)
     parser.add_argument("--translator-rounds", type=int, default=3000)
     parser.add_argument("--skip-emulator", action="store_true")
+    parser.add_argument(
+        "--no-backend", action="store_true", help="no ZEROLAG_OTLP_ENDPOINT: ingestion cost without sending"
+    )
     args = parser.parse_args()
     report: dict[str, Any] = {"translator": bench_translator(args.translator_rounds)}
     print(
@@ -217,7 +222,9 @@ def main() -> None:
                     return {"ok": True}
             """)
             )
-            report["emulator"] = bench_emulator(args.rounds, args.invokes, layer, code)
+            report["emulator"] = bench_emulator(
+                args.rounds, args.invokes, layer, code, backend=not args.no_backend
+            )
         for mode in ("on", "off"):
             r = report["emulator"][mode]
             print(

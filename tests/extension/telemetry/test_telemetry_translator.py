@@ -355,3 +355,20 @@ def test_failed_invocation_the_agent_reported_gets_a_platform_outcome_child_not_
     assert attr(span, "error.type") == "Sandbox.Timedout"
     assert attr(span, "aws.lambda.last_log_lines") == ["zzz"]
     assert span["endTimeUnixNano"] - span["startTimeUnixNano"] == 2_000_000_000
+
+
+def test_agent_server_span_without_final_header_is_not_doubled() -> None:
+    """The agent sent its SERVER span but its final marker got lost: still no second invocation span."""
+    server = ob.span(
+        trace_id="56" * 16, span_id="78" * 8, name="fn", kind=ob.SPAN_KIND_SERVER, start_ns=1, end_ns=2
+    )
+    sink = Sink()
+    tr = translator(sink)
+    tr.on_agent_data(
+        RID, "traces", protobuf.encode("traces", ob.request("traces", {}, [server])), final=False
+    )
+    tr.handle_body(body(invoke_events(init_ms=None, logs=("hi",))))
+    assert sink.spans() == []
+    (log,) = sink.items("logs")
+    assert log["traceId"] == "56" * 16
+    assert log["spanId"] == "78" * 8

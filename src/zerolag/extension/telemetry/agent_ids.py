@@ -60,7 +60,7 @@ def ids_from_requests(requests: Iterable[dict[str, Any]]) -> AgentIds | None:
         return None
     for span in spans:
         if span.get("kind") == 2 and span.get("traceId") and span.get("spanId"):
-            return AgentIds(span["traceId"], span["spanId"], span.get("parentSpanId") or "")
+            return AgentIds(span["traceId"], span["spanId"], span.get("parentSpanId") or "", server=True)
     known = {s.get("spanId") for s in spans}
     for span in spans:
         parent = span.get("parentSpanId") or ""

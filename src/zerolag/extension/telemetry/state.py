@@ -45,6 +45,7 @@ class AgentIds:
     trace_id: str
     span_id: str
     parent_span_id: str = ""
+    server: bool = False  # the agent's SERVER span itself was sent (the invocation is reported)
 
 
 @dataclass

@@ -254,8 +254,9 @@ class TelemetryTranslator:
             self._current = None
         result = outcome(inv, reason, self._clock())
         agent = inv.agent
-        ids = agent_ids.resolve(agent) if agent.trace_batches and (result.failed or inv.logs) else None
-        synthesize = not agent.final
+        need_ids = result.failed or inv.logs or not agent.final
+        ids = agent_ids.resolve(agent) if agent.trace_batches and need_ids else None
+        synthesize = not agent.final and not (ids is not None and ids.server)
         trace_id, span_id, parent = build.invocation_ids(inv, ids)
         spans = []
         if synthesize:

@@ -254,7 +254,8 @@ class TelemetryTranslator:
             self._current = None
         result = outcome(inv, reason, self._clock())
         agent = inv.agent
-        need_ids = result.failed or inv.logs or not agent.final
+        forward_logs = bool(inv.logs) and "logs" not in agent.signals
+        need_ids = result.failed or forward_logs or not agent.final
         ids = agent_ids.resolve(agent) if agent.trace_batches and need_ids else None
         synthesize = not agent.final and not (ids is not None and ids.server)
         trace_id, span_id, parent = build.invocation_ids(inv, ids)
@@ -277,7 +278,7 @@ class TelemetryTranslator:
         if spans:
             out.append(("traces", spans, rid))
         out.append(("metrics", build.invocation_metrics(inv, result, self._clock()), rid))
-        if inv.logs and "logs" not in agent.signals:
+        if forward_logs:
             out.append(("logs", [build.log_record(e, rid, trace_id, span_id) for e in inv.logs], rid))
         self.stats["invocations"] += 1
 

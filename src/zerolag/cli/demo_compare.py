@@ -67,13 +67,14 @@ def agent_only_layer(full_layer: Path, dest: Path) -> Path:
 def modes(stack: Stack, full_layer: Path, agent_layer: Path) -> list[Mode]:
     """bare and direct without the extension; the layer with the agent off, then on."""
     far = backend_env(stack, stack.far_collector_url)
+    far_direct = backend_env(stack, stack.far_collector_url, direct=True)
     return [
         Mode("bare", "no telemetry (baseline)", agent_layer, {"ZEROLAG_ENABLED": "false"}),
         Mode(
             "direct",
             "agent -> collector 3.5 ms away",
             agent_layer,
-            far | {"ZEROLAG_REPORT_LOCAL": "false"},
+            far_direct | {"ZEROLAG_REPORT_LOCAL": "false"},
             "bare",
         ),
         Mode("layer", "zerolag layer, agent off", full_layer, far | {"ZEROLAG_ENABLED": "false"}, "bare"),

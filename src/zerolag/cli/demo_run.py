@@ -105,9 +105,12 @@ def scenarios(stack: Stack, *, api_calls: int = 12) -> list[Scenario]:
     return found
 
 
-def backend_env(stack: Stack, endpoint: str) -> dict[str, str]:
-    """How the extension (or the direct exporter) reaches the collector at ``endpoint`` with the key."""
-    return {"ZEROLAG_OTLP_ENDPOINT": endpoint, "ZEROLAG_OTLP_HEADERS": f"x-api-key={stack.key}"}
+def backend_env(stack: Stack, endpoint: str, *, direct: bool = False) -> dict[str, str]:
+    """How telemetry reaches the collector at ``endpoint`` with the key: the extension reads the key from
+    Secrets Manager (moto) at init, as docs/deploy.md configures it; the direct exporter takes a header."""
+    if direct:
+        return {"ZEROLAG_OTLP_ENDPOINT": endpoint, "ZEROLAG_OTLP_HEADERS": f"x-api-key={stack.key}"}
+    return {"ZEROLAG_OTLP_ENDPOINT": endpoint, "ZEROLAG_API_KEY_SECRET_ARN": stack.secret_arn}
 
 
 def function_env(stack: Stack, scenario: Scenario) -> dict[str, str]:

@@ -26,9 +26,13 @@ Every decoder raises ``OtlpDecodeError`` (a ``ValueError``) on bad input, never 
 
 from __future__ import annotations
 
-from typing import Final, Literal
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing (and re with it) costs cold-start time
+if TYPE_CHECKING:
+    from typing import Final, Literal
 
-Signal = Literal["traces", "metrics", "logs"]
+    Signal = Literal["traces", "metrics", "logs"]
+else:
+    Signal = str  # the Literal above for type checkers; a plain alias at run time
 SIGNALS: Final[tuple[Signal, ...]] = ("traces", "metrics", "logs")
 PATHS: Final[dict[Signal, str]] = {"traces": "/v1/traces", "metrics": "/v1/metrics", "logs": "/v1/logs"}
 TOP_LEVEL_KEY: Final[dict[Signal, str]] = {

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from zerolag.otlp._values import attributes_to_dict
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing (and re with it) costs cold-start time
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
+    from typing import Any
 
-Dict = dict[str, Any]
+    Dict = dict[str, Any]
+
 METRIC_KINDS = ("gauge", "sum", "histogram", "exponentialHistogram", "summary")
 
 

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import struct
 from binascii import b2a_base64
-from typing import TYPE_CHECKING, Any
 
 from zerolag.otlp import OtlpDecodeError
 from zerolag.otlp import _schema as s
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing (and re with it) costs cold-start time
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
     Decoder = Callable[[dict[str, Any], bytes, int, int, int], int]
     Table = dict[int, Decoder]
@@ -112,8 +113,8 @@ def decode_message(
         dec = table.get(tag)
         if dec is not None:
             pos = dec(msg, data, pos, end, depth)
-        elif tag < 8:
-            raise OtlpDecodeError("field number 0")
+        elif tag < 8 or -(tag >> 3) in table:
+            raise OtlpDecodeError(f"wrong wire type or field number 0 in tag {tag}")
         else:
             pos = skip_field(data, pos, end, tag, depth)
     if pos != end:
@@ -331,12 +332,18 @@ def _compile() -> dict[str, Table]:
         oneof = s.ONEOFS.get(name, ())
         for field in fields:
             number, json_name = field[0], field[1]
-            for wire_type in range(8):
-                table[number << 3 | wire_type] = _wrong_wire_type
+            table[-number] = _wrong_wire_type  # marks a known field number: other wire types are errors
             siblings = tuple(o for o in oneof if o != json_name) if json_name in oneof else ()
             for wire_type, dec in _field_decoders(field, tables, siblings):
                 table[number << 3 | wire_type] = dec
     return tables
 
 
-TABLES = _compile()
+_TABLES: dict[str, Table] = {}
+
+
+def tables() -> dict[str, Table]:
+    """The decoder tables, built on first use (an agent that only encodes never pays for them)."""
+    if not _TABLES:
+        _TABLES.update(_compile())
+    return _TABLES

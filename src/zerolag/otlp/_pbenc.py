@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import struct
 from binascii import a2b_base64
-from typing import TYPE_CHECKING, Any
 
 from zerolag.otlp import _schema as s
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing (and re with it) costs cold-start time
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
     Encoder = Callable[[list[bytes], Any], None]
     Fields = dict[str, Encoder]
@@ -165,7 +166,3 @@ def compile_tables() -> dict[str, Fields]:
         for field in fields:
             tables[name][field[1]] = _field_encoder(field, tables)
     return tables
-
-
-# The schema-driven tables; ``_pbfast`` installs hand-written fast paths into a second copy.
-GENERIC = compile_tables()

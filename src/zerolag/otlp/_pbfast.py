@@ -8,12 +8,13 @@ anything unusual falls back to the generic path.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from zerolag.otlp import _schema as s
 from zerolag.otlp._pbenc import compile_tables, encode_message, id_bytes, pack_d, pack_Q, signed, varint
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing (and re with it) costs cold-start time
 if TYPE_CHECKING:
+    from typing import Any
+
     from zerolag.otlp._pbenc import Encoder, Fields
 
 TABLES = compile_tables()

@@ -10,7 +10,10 @@ Not modelled (skipped as unknown fields on decode): ``Resource.entity_refs`` and
 
 from __future__ import annotations
 
-from typing import Final
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing (and re with it) costs cold-start time
+if TYPE_CHECKING:
+    from typing import Final
+
 
 # Scalar kinds (wire type in brackets).
 STRING: Final = "string"  # [2] UTF-8

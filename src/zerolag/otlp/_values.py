@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from binascii import a2b_base64, b2a_base64
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing (and re with it) costs cold-start time
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
+    from typing import Any
 
-Dict = dict[str, Any]
+    Dict = dict[str, Any]
 
 
 def _bytes_value(value: bytes | bytearray | memoryview) -> Dict:

@@ -7,7 +7,6 @@ Builders leave out proto3 defaults, so what they build is already in the canonic
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Final
 
 from zerolag.otlp._iterate import iter_log_records, iter_metric_points, iter_spans
 from zerolag.otlp._metrics import (
@@ -27,9 +26,13 @@ from zerolag.otlp._values import put as _put
 from zerolag.otlp._values import resource as _resource
 from zerolag.otlp._values import scope as _scope
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing (and re with it) costs cold-start time
 if TYPE_CHECKING:
     import random
     from collections.abc import Mapping
+    from typing import Any, Final
+
+    Dict = dict[str, Any]
 
 __all__ = [
     "DATA_POINT_FLAG_NO_RECORDED_VALUE",
@@ -66,8 +69,6 @@ __all__ = [
     "summary_point",
     "traces_request",
 ]
-
-Dict = dict[str, Any]
 
 
 class SpanKind:

@@ -14,14 +14,17 @@ OTLP 1.x. The schema lives in ``zerolag.otlp._schema``.
 from __future__ import annotations
 
 import struct
-from typing import Any
 
 from zerolag.otlp import OtlpDecodeError, Signal
-from zerolag.otlp._pbdec import TABLES as _DEC
 from zerolag.otlp._pbdec import decode_message as _decode_message
+from zerolag.otlp._pbdec import tables as _decoder_tables
 from zerolag.otlp._pbenc import encode_message as _encode_message
 from zerolag.otlp._pbfast import TABLES as _ENC
 from zerolag.otlp._schema import REQUEST_MESSAGE
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing (and re with it) costs cold-start time
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["decode", "decode_message", "encode", "encode_message"]
 
@@ -56,7 +59,7 @@ def encode_message(message: str, value: dict[str, Any]) -> bytes:
 
 def decode_message(message: str, data: bytes | bytearray | memoryview) -> dict[str, Any]:
     """Decode any OTLP message by its proto name; raises ``OtlpDecodeError`` on malformed input."""
-    table = _DEC[message]
+    table = _decoder_tables()[message]
     raw = data if type(data) is bytes else bytes(data)
     try:
         return _decode_message(table, raw, 0, len(raw), 0)

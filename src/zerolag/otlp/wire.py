@@ -14,12 +14,15 @@ Requests of one signal concatenate into one valid request, so pieces are joined 
 from __future__ import annotations
 
 import struct
-from typing import Final
 
 from zerolag.otlp import OtlpDecodeError, Signal
 from zerolag.otlp import _schema as s
 from zerolag.otlp._pbdec import read_length, read_varint, skip_field
 from zerolag.otlp._pbenc import varint
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing (and re with it) costs cold-start time
+if TYPE_CHECKING:
+    from typing import Final
 
 __all__ = ["count_items", "split"]
 

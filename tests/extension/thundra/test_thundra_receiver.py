@@ -46,7 +46,7 @@ def test_both_paths_forward_all_three_signals_tagged_with_the_request_id(path: s
     assert sorted(s for s, *_ in rec.submitted) == ["logs", "metrics", "traces"]
     assert all(r == RID for *_, r in rec.submitted)
     assert dict((s, n) for s, _, n, _ in rec.submitted)["traces"] == 1
-    assert rec.agent == [(RID, "traces", True)]
+    assert sorted(rec.agent) == [(RID, "logs", True), (RID, "metrics", True), (RID, "traces", True)]
     assert rec.invocations == [RID]
     assert rec.counts["thundra_requests"] == 1
 

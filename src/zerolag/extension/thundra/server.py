@@ -74,21 +74,18 @@ class ThundraReceiver:
             "metrics": out.metrics,
             "logs": out.logs,
         }
-        trace_bytes = b""
-        for signal, request in requests.items():
-            if request is None:
-                continue
-            data = protobuf.encode(signal, request)
-            trace_bytes = data if signal == "traces" else trace_bytes
+        encoded = {
+            signal: protobuf.encode(signal, req) for signal, req in requests.items() if req is not None
+        }
+        for signal, data in encoded.items():
             self._submit(signal, data, out.items.get(signal, 0), rid)
-        for request_id in out.request_ids:
-            if self._note_agent is not None:
-                self._note_agent(request_id, "traces", trace_bytes, True)
-            if self._on_invocation is not None:
+        finals = [(r, True) for r in out.request_ids] + [(r, False) for r in out.partial_request_ids]
+        for request_id, final in finals:
+            if self._note_agent is not None:  # so the telemetry side neither doubles the span nor the logs
+                for signal, data in encoded.items():
+                    self._note_agent(request_id, signal, data, final)
+            if final and self._on_invocation is not None:
                 self._on_invocation(request_id)  # the agent handed over this invocation
-        if self._note_agent is not None:
-            for request_id in out.partial_request_ids:
-                self._note_agent(request_id, "traces", trace_bytes, False)
 
 
 def start(ctx: ExtensionContext) -> None:

@@ -17,12 +17,11 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from zerolag.extension.telemetry import agent_ids, build
+from zerolag.extension.telemetry import build, finalize
 from zerolag.extension.telemetry import otlp_build as ob
 from zerolag.extension.telemetry.batch import BatchError, Event, parse_batch
 from zerolag.extension.telemetry.emf import EmfError, emf_to_metrics
 from zerolag.extension.telemetry.logs import parse_log_record
-from zerolag.extension.telemetry.outcome import outcome
 from zerolag.extension.telemetry.state import InitPhase, Invocation, LogEntry
 from zerolag.otlp import Signal
 
@@ -252,35 +251,18 @@ class TelemetryTranslator:
         self._open.pop(inv.request_id, None)
         if self._current == inv.request_id:
             self._current = None
-        result = outcome(inv, reason, self._clock())
-        agent = inv.agent
-        forward_logs = bool(inv.logs) and "logs" not in agent.signals
-        need_ids = result.failed or forward_logs or not agent.final
-        ids = agent_ids.resolve(agent) if agent.trace_batches and need_ids else None
-        synthesize = not agent.final and not (ids is not None and ids.server)
-        trace_id, span_id, parent = build.invocation_ids(inv, ids)
-        spans = []
-        if synthesize:
-            spans.append(build.invocation_span(inv, result, self._function_name, ids, self._memory_mb))
-            self.stats["synthesized_spans"] += 1
-            self.stats["error_spans"] += int(result.failed)
-        else:
-            if result.failed:
-                spans.append(build.outcome_span(inv, result, self._function_name, ids))
-                self.stats["outcome_spans"] += 1
-            if ids is None:
-                span_id = ""
-                trace_id = inv.trace.trace_id if inv.trace else ""
+        done = finalize.finish(inv, reason, self._clock(), self._function_name, self._memory_mb)
         if inv.cold_start:
-            init = self._init_span(trace_id, span_id if (synthesize or ids) else parent)
-            spans.extend([init] if init else [])
+            init = self._init_span(done.trace_id, done.init_parent)
+            done.spans.extend([init] if init else [])
         rid = inv.request_id
-        if spans:
-            out.append(("traces", spans, rid))
-        out.append(("metrics", build.invocation_metrics(inv, result, self._clock()), rid))
-        if forward_logs:
-            out.append(("logs", [build.log_record(e, rid, trace_id, span_id) for e in inv.logs], rid))
+        for signal, items in (("traces", done.spans), ("metrics", done.metrics), ("logs", done.logs)):
+            if items:
+                out.append((signal, items, rid))
         self.stats["invocations"] += 1
+        self.stats["synthesized_spans"] += int(done.synthesized)
+        self.stats["error_spans"] += int(done.synthesized and done.failed)
+        self.stats["outcome_spans"] += int(done.outcome_span)
 
     def _init_span(self, trace_id: str, parent: str) -> ob.JsonDict | None:
         if self._init is None or self._init_emitted or not trace_id:

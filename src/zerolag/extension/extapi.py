@@ -9,15 +9,30 @@ from __future__ import annotations
 
 import socket
 
-from zerolag.lambda_wire import (
-    EXTENSION_EXIT_ERROR,
-    EXTENSION_INIT_ERROR,
-    EXTENSION_NEXT,
-    EXTENSION_REGISTER,
-    H_EXTENSION_ERROR_TYPE,
-    H_EXTENSION_ID,
-    H_EXTENSION_NAME,
-)
+# Copies of zerolag.lambda_wire's names: importing that module before registering costs ~10 ms (it needs
+# typing, which needs re). tests/extension/test_extapi.py checks the copies equal the originals.
+EXTENSION_REGISTER = "/2020-01-01/extension/register"
+EXTENSION_NEXT = "/2020-01-01/extension/event/next"
+EXTENSION_INIT_ERROR = "/2020-01-01/extension/init/error"
+EXTENSION_EXIT_ERROR = "/2020-01-01/extension/exit/error"
+H_EXTENSION_NAME = "Lambda-Extension-Name"
+H_EXTENSION_ID = "Lambda-Extension-Identifier"
+H_EXTENSION_ERROR_TYPE = "Lambda-Extension-Function-Error-Type"
+
+
+def _connect(host: str, port: int, timeout: float | None) -> socket.socket:
+    """Connect without ``getaddrinfo`` for an IPv4 ``host`` (getaddrinfo imports the idna codec)."""
+    parts = host.split(".")
+    if len(parts) == 4 and all(p.isdigit() for p in parts):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        try:
+            sock.connect((host, port))
+        except OSError:
+            sock.close()
+            raise
+        return sock
+    return socket.create_connection((host, port), timeout=timeout)
 
 
 class ExtensionApiError(RuntimeError):
@@ -39,7 +54,7 @@ def call(
     lines += [f"{k}: {v}" for k, v in headers.items()]
     request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
     try:
-        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout) as sock:
+        with _connect(host or "127.0.0.1", int(port), timeout) as sock:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             sock.sendall(request)
             with sock.makefile("rb") as rfile:

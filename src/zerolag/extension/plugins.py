@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Final
-
-PLUGINS: Final = ("zerolag.extension.telemetry", "zerolag.extension.thundra")
-EARLY_PORTS: Final = {"thundra": ("ZEROLAG_THUNDRA_PORT", 3333)}  # bound before registration
+# No ``typing`` import here: this module is loaded before registration, where every millisecond counts.
+PLUGINS = ("zerolag.extension.telemetry", "zerolag.extension.thundra")
+EARLY_PORTS = {"thundra": ("ZEROLAG_THUNDRA_PORT", 3333)}  # bound before registration

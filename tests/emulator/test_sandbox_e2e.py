@@ -68,6 +68,17 @@ def test_function_sees_lambda_layout_and_environment(info_sandbox: Sandbox) -> N
     assert 0 < body["remaining_ms"] <= 3000
 
 
+def test_client_context_and_cognito_identity_reach_the_handler(info_sandbox: Sandbox) -> None:
+    """client_context and cognito_identity travel in the /next headers to awslambdaric's context."""
+    body = info_sandbox.invoke(
+        {},
+        client_context={"custom": {"k": "v"}},
+        cognito_identity={"cognitoIdentityId": "id-1", "cognitoIdentityPoolId": "pool-1"},
+    ).json()
+    assert body["client_context"] == {"k": "v"}
+    assert body["identity_id"] == "id-1"
+
+
 def test_namespace_paths_are_real(info_sandbox: Sandbox) -> None:
     """In the private mount namespace the code is at /var/task."""
     if not info_sandbox.layout.namespaced:

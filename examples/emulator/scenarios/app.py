@@ -56,6 +56,8 @@ def info(event: Any, context: Any) -> dict[str, Any]:
         "remaining_ms": context.get_remaining_time_in_millis(),
         "request_id": context.aws_request_id,
         "arn": context.invoked_function_arn,
+        "client_context": getattr(context.client_context, "custom", None),
+        "identity_id": getattr(context.identity, "cognito_identity_id", None),
         "modules": sorted(m for m in sys.modules if m.split(".")[0] in ("pytest", "zerolag", "click")),
     }
 

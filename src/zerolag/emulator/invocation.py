@@ -23,6 +23,7 @@ class Request:
     payload: bytes
     trace_id: str | None
     client_context: str | None = None
+    cognito_identity: str | None = None
     content_type: str = "application/json"
 
 
@@ -57,6 +58,7 @@ def run(gen: Generation, req: Request, init_ms: float | None) -> tuple[InvokeRes
         function_arn=cfg.arn,
         trace_id=trace_id,
         client_context=req.client_context,
+        cognito_identity=req.cognito_identity,
         content_type=req.content_type,
         started_at=t0,
     )

@@ -152,10 +152,16 @@ class Sandbox:
         trace_id: str | None = None,
         *,
         client_context: Mapping[str, Any] | None = None,
+        cognito_identity: Mapping[str, str] | None = None,
     ) -> InvokeResult:
         """Invoke once (bytes go as they are, anything else as JSON) and wait for the invocation's end."""
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        req = invocation.Request(body, trace_id, json.dumps(client_context) if client_context else None)
+        req = invocation.Request(
+            body,
+            trace_id,
+            json.dumps(client_context) if client_context else None,
+            json.dumps(cognito_identity) if cognito_identity else None,
+        )
         with self._lock:
             if self._closed or self._ctx is None:
                 raise RuntimeError("the sandbox is not running")

@@ -29,6 +29,7 @@ COLD_START_KEYS: Final = ("faas.coldstart", "aws.lambda.cold_start", "cold_start
 ERROR_TYPE_KEYS: Final = ("error.type", "faas.error_type", "aws.lambda.error_type", "exception.type")
 STATUS_KEYS: Final = ("faas.status", "aws.lambda.status", "lambda.status")
 OOM_KEYS: Final = ("aws.lambda.out_of_memory",)
+TIMEOUT_KEYS: Final = ("zerolag.timeout",)
 
 # status -> rank: a later, more severe report of an invocation wins over an earlier, milder one.
 STATUS_RANK: Final = {"ok": 0, "error": 1, "timeout": 2, "oom": 3}
@@ -82,12 +83,22 @@ def as_bool(value: Any) -> bool | None:
     return bool(value)
 
 
-def classify_error(error_type: str | None, status_hint: str | None = None) -> str:
-    """``timeout``, ``oom`` or ``error`` from a platform error type or status word."""
-    text = f"{error_type or ''} {status_hint or ''}".lower()
-    if "outofmemory" in text or "out of memory" in text or "oom" in text.split():
+def classify_error(error_type: str | None, status_word: str | None = None, message: str | None = None) -> str:
+    """``timeout``, ``oom`` or ``error`` for a failed invocation, from the platform's words only.
+
+    A handler's own ``ReadTimeout`` is an ``error``; only Lambda's ``Sandbox.Timedout``, a ``timeout`` status,
+    or its "Task timed out" message make a ``timeout``.
+    """
+    kind = (error_type or "").lower()
+    word = (status_word or "").strip().lower()
+    text = (message or "").strip().lower()
+    if "outofmemory" in kind or word in ("oom", "outofmemory", "out_of_memory"):
         return "oom"
-    if "timedout" in text or "timeout" in text or "timed out" in text:
+    if (
+        "timedout" in kind
+        or word in ("timeout", "timedout")
+        or text.startswith(("timeout", "task timed out"))
+    ):
         return "timeout"
     return "error"
 

@@ -120,9 +120,18 @@ def trace_rows(request: Mapping[str, Any], now_ns: int) -> Rows:
             for e in span.get("events") or ()
         ]
         rows.events.append(events)
-        if request_id is not None and _is_invocation_span(span, attrs):
+        if request_id is None:
+            continue
+        if _is_invocation_span(span, attrs):
             rows.invocations.append(
                 _invocation_from_span(str(request_id), function, span, attrs, start=start, end=end)
+            )
+        elif A.first(attrs, A.STATUS_KEYS) is not None:  # e.g. the extension's platform-outcome child span
+            status, error_type = _span_outcome(span, attrs)
+            rows.invocations.append(
+                Invocation(
+                    str(request_id), function=function, start_ns=start, status=status, error_type=error_type
+                )
             )
     return rows
 
@@ -145,6 +154,30 @@ def _span_error_type(span: Mapping[str, Any], attrs: A.Attributes) -> str | None
     return None if error_type is None else str(error_type)
 
 
+def _span_outcome(span: Mapping[str, Any], attrs: A.Attributes) -> tuple[str, str | None]:
+    """(status, error type) a span reports for its invocation: ``ok``, ``error``, ``timeout`` or ``oom``."""
+    status = span.get("status") or {}
+    word = A.first(attrs, A.STATUS_KEYS)
+    oom = A.as_bool(A.first(attrs, A.OOM_KEYS)) is True
+    timeout = A.as_bool(A.first(attrs, A.TIMEOUT_KEYS)) is True
+    failed = (
+        oom
+        or timeout
+        or _int(status.get("code")) == STATUS_CODE_ERROR
+        or (word is not None and str(word).lower() not in ("success", "ok"))
+    )
+    if not failed:
+        return "ok", None
+    error_type = _span_error_type(span, attrs)
+    if oom:
+        return "oom", error_type
+    if timeout:
+        return "timeout", error_type
+    return A.classify_error(
+        error_type, None if word is None else str(word), status.get("message")
+    ), error_type
+
+
 def _invocation_from_span(
     request_id: str,
     function: str | None,
@@ -154,16 +187,7 @@ def _invocation_from_span(
     start: int,
     end: int,
 ) -> Invocation:
-    status_word = A.first(attrs, A.STATUS_KEYS)
-    error_type = _span_error_type(span, attrs)
-    oom = A.as_bool(A.first(attrs, A.OOM_KEYS)) is True
-    failed = (
-        oom
-        or _int((span.get("status") or {}).get("code")) == STATUS_CODE_ERROR
-        or (status_word is not None and str(status_word).lower() not in ("success", "ok"))
-    )
-    if oom:
-        status_word = "oom"
+    status, error_type = _span_outcome(span, attrs)
     inv = Invocation(
         request_id=request_id,
         function=function,
@@ -172,10 +196,8 @@ def _invocation_from_span(
         start_ns=start,
         duration_ms=(end - start) / 1e6,
         cold_start=A.as_bool(A.first(attrs, A.COLD_START_KEYS)),
-        status=A.classify_error(error_type, None if status_word is None else str(status_word))
-        if failed
-        else "ok",
-        error_type=error_type if failed else None,
+        status=status,
+        error_type=error_type,
         trigger=None if (t := A.first(attrs, A.TRIGGER_KEYS)) is None else str(t),
     )
     for key, fact in A.SPAN_FACT_KEYS.items():

@@ -19,10 +19,11 @@ from zerolag.collector.records import Invocation, Rows
 
 
 class Store:
-    """A SQLite database at ``path`` (created with the schema when missing)."""
+    """A SQLite database at ``path`` (created, with its directory and schema, when missing)."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._writer = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         for pragma in (*schema.CREATE_PRAGMAS, *schema.PRAGMAS):

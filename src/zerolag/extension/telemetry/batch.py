@@ -6,9 +6,14 @@ import json
 import re
 from calendar import timegm
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 _TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?")
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 class BatchError(ValueError):
@@ -28,6 +33,12 @@ def parse_time(value: object) -> int | None:
     """An ISO-8601 timestamp (``2022-10-12T00:00:15.064Z``) as Unix nanoseconds; None if unparsable."""
     if not isinstance(value, str):
         return None
+    if len(value) == 24 and value[-1] == "Z" and value[19] == ".":  # the platform's own form: C-speed path
+        try:
+            stamp = datetime.fromisoformat(value[:23]).replace(tzinfo=timezone.utc)
+        except ValueError:
+            return None
+        return (stamp - _EPOCH) // _MICROSECOND * 1000
     m = _TIME.fullmatch(value.strip())
     if m is None:
         return None

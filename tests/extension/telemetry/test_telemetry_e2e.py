@@ -208,6 +208,7 @@ def test_powertools_metrics_arrive_as_otlp_metrics(tmp_path: Path, layer: Path) 
         assert sorted(p.as_double for p in orders) == [2.0, 3.0]
         assert all(attrs(p)["service"] == "checkout" for p in orders)
         assert all(attrs(p)["aws.cloudwatch.namespace"] == "shop" for p in orders)
+        assert sorted(attrs(p)["faas.invocation_id"] for p in orders) == sorted(r.request_id for r in results)
         (_, basket) = backend.metrics("basket_value")[0]
         assert basket.unit == "ms"
         assert [p.as_double for p in backend.points("basket_value")] == [12.5, 12.5]

@@ -92,6 +92,7 @@ def test_platform_metrics_per_invocation() -> None:
     assert point["aws.lambda.init_duration"]["asDouble"] == 81.0
     assert point["aws.lambda.post_runtime_duration"]["asDouble"] == 2.0
     assert point["aws.lambda.runtime.response_latency"]["asDouble"] == 1.5
+    assert all(attr(p, "faas.invocation_id") == RID for p in point.values())
 
 
 def test_logs_are_correlated_to_request_and_invocation_span() -> None:
@@ -230,6 +231,7 @@ def test_emf_lines_become_metrics_not_logs() -> None:
     assert attr(latency["gauge"]["dataPoints"][0], "service") == "checkout"
     assert attr(latency["gauge"]["dataPoints"][0], "aws.cloudwatch.namespace") == "shop"
     assert latency["gauge"]["dataPoints"][0]["timeUnixNano"] == 1767225600100 * 1_000_000
+    assert attr(latency["gauge"]["dataPoints"][0], "faas.invocation_id") == RID
     assert sink.items("logs") == []
 
 

@@ -161,10 +161,12 @@ def invocation_metrics(inv: Invocation, out: Outcome, time_ns: int) -> list[ob.J
     """The platform metrics of one invocation (report, runtimeDone spans) and its counters."""
     report, done = inv.report, inv.runtime_done
     m: list[ob.JsonDict] = []
+    # the point, not the series, names the invocation: the collector ties points to invocations through it
+    point_attrs = {"faas.invocation_id": inv.request_id}
 
     def add(name: str, unit: str, value: float | None) -> None:
         if value is not None:
-            m.append(ob.gauge(name, unit, time_ns, value))
+            m.append(ob.gauge(name, unit, time_ns, value, point_attrs))
 
     add("aws.lambda.duration", "ms", number(report, "metrics", "durationMs") or out.duration_ms)
     add("aws.lambda.billed_duration", "ms", number(report, "metrics", "billedDurationMs"))
@@ -187,7 +189,7 @@ def invocation_metrics(inv: Invocation, out: Outcome, time_ns: int) -> list[ob.J
         "faas.timeouts": out.status == "timeout",
         "aws.lambda.out_of_memory": out.oom,
     }
-    m.extend(ob.counter(name, "1", time_ns, 1) for name, on in counters.items() if on)
+    m.extend(ob.counter(name, "1", time_ns, 1, point_attrs) for name, on in counters.items() if on)
     return m
 
 

@@ -49,8 +49,11 @@ class EmfError(ValueError):
     """An EMF document that cannot be translated."""
 
 
-def emf_to_metrics(doc: Mapping[str, Any], default_time_ns: int) -> list[ob.JsonDict]:
-    """The OTLP metrics of one EMF document. Raises :class:`EmfError` when the document is malformed."""
+def emf_to_metrics(
+    doc: Mapping[str, Any], default_time_ns: int, request_id: str | None = None
+) -> list[ob.JsonDict]:
+    """The OTLP metrics of one EMF document (points tagged ``faas.invocation_id`` when ``request_id`` is
+    given). Raises :class:`EmfError` when the document is malformed."""
     aws = doc.get("_aws")
     if not isinstance(aws, Mapping) or not isinstance(aws.get("CloudWatchMetrics"), list):
         raise EmfError("not an EMF document")
@@ -59,7 +62,7 @@ def emf_to_metrics(doc: Mapping[str, Any], default_time_ns: int) -> list[ob.Json
     for directive in aws["CloudWatchMetrics"]:
         if not isinstance(directive, Mapping):
             raise EmfError("a CloudWatchMetrics directive is not an object")
-        out.extend(_directive_metrics(doc, directive, time_ns))
+        out.extend(_directive_metrics(doc, directive, time_ns, request_id))
     return out
 
 
@@ -70,9 +73,9 @@ def _time_ns(value: object, default_ns: int) -> int:
 
 
 def _directive_metrics(
-    doc: Mapping[str, Any], directive: Mapping[str, Any], time_ns: int
+    doc: Mapping[str, Any], directive: Mapping[str, Any], time_ns: int, request_id: str | None
 ) -> list[ob.JsonDict]:
-    attrs: dict[str, object] = {}
+    attrs: dict[str, object] = {"faas.invocation_id": request_id} if request_id else {}
     namespace = directive.get("Namespace")
     if isinstance(namespace, str):
         attrs[NAMESPACE_ATTR] = namespace

@@ -219,7 +219,7 @@ class TelemetryTranslator:
         request_id = line.request_id or (self._current if source == "function" else None)
         if line.emf is not None:
             try:
-                metrics = emf_to_metrics(line.emf, t)
+                metrics = emf_to_metrics(line.emf, t, request_id)
             except EmfError as exc:
                 self.stats["bad_emf"] += 1
                 _log.warning("EMF line not translated: %s", exc)

@@ -217,10 +217,12 @@ class Worker:
             self.started = True
             _thread.start_new_thread(self._run, ())
 
-    def submit(self, job: Job) -> None:
-        """Hand a finished invocation over (asynchronous exporters) or export it now (synchronous ones)."""
+    def submit(self, job: Job, watched: bool = False) -> None:
+        """Hand a finished invocation over (asynchronous exporters) or export it now (synchronous ones).
+        ``watched``: the worker watches this invocation's deadline (no SIGALRM) and must be told it ended."""
         if not self.exporter.asynchronous:
-            self.queue.put(("done", job[0]))
+            if watched:
+                self.queue.put(("done", job[0]))
             self.exporter.export(job)
             return
         if self.pending >= MAX_PENDING:
@@ -234,6 +236,10 @@ class Worker:
         """Call ``on_deadline(request_id)`` at monotonic time ``deadline`` unless the job arrives first."""
         self._start()
         self.queue.put(("watch", request_id, deadline))
+
+    def deadline_reached(self, request_id: str) -> None:
+        """From the SIGALRM handler: SimpleQueue.put is safe there (reentrant); the worker does the rest."""
+        self.queue.put(("deadline", request_id))
 
     def flush(self, timeout: float) -> bool:
         """Wait until every job handed over so far is exported; False on timeout."""
@@ -272,6 +278,9 @@ class Worker:
             self.pending -= 1
             self.exporter.export(job)
             return None if watching is not None and watching[0] == job[0] else watching
+        if kind == "deadline":
+            self._deadline(item[1])
+            return watching
         if kind == "done":
             return None if watching is not None and watching[0] == item[1] else watching
         if kind == "flush":

@@ -12,6 +12,7 @@ from bisect import bisect_left
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 MAX_SERIES = 2000
@@ -39,7 +40,7 @@ Key = tuple[str, str, str]  # (kind, name, unit)
 class Aggregator:
     """The series of one collection interval; ``take()`` returns them and starts a new interval."""
 
-    __slots__ = ("_lock", "bounds", "dropped", "series", "size")
+    __slots__ = ("_lock", "bounds", "collectors", "dropped", "series", "size")
 
     def __init__(self) -> None:
         self._lock = _thread.allocate_lock()
@@ -47,6 +48,8 @@ class Aggregator:
         self.bounds: dict[str, tuple[float, ...]] = {}
         self.size = 0
         self.dropped = 0
+        # Callables returning ready (name, unit, kind, points) items, e.g. the built-in invocation metrics.
+        self.collectors: list[Callable[[], list[Any]]] = []
 
     def _points(self, key: Key) -> dict[tuple[tuple[str, Any], ...], Any]:
         points = self.series.get(key)
@@ -87,7 +90,17 @@ class Aggregator:
         out = []
         for (kind, name, unit), points in series.items():
             out.append((name, unit, kind, [(dict(k), v) for k, v in points.items()]))
+        for collect in self.collectors:
+            out.extend(collect())
         return out
+
+
+def histogram_point(values: list[float], bounds: tuple[float, ...]) -> list[Any]:
+    """[count, sum, min, max, bounds, bucket counts] of ``values`` (non-empty)."""
+    counts = [0] * (len(bounds) + 1)
+    for v in values:
+        counts[bisect_left(bounds, v)] += 1
+    return [len(values), float(sum(values)), min(values), max(values), bounds, counts]
 
 
 aggregator = Aggregator()

@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
+import _thread
 import os
+import signal
 import time
 
 from zerolag.agent import config as config_mod
@@ -51,7 +53,7 @@ def resource_attributes(env: dict[str, str] | os._Environ[str], service: str) ->
 
 
 class Invocation:
-    __slots__ = ("cold", "request_id", "span", "start", "token", "trigger")
+    __slots__ = ("alarm", "cold", "request_id", "span", "start", "token", "trigger", "watched")
 
     def __init__(self, request_id: str, span: spans.Span, trigger: str, cold: bool) -> None:
         self.request_id = request_id
@@ -60,6 +62,50 @@ class Invocation:
         self.cold = cold
         self.start = time.perf_counter()
         self.token: Any = None
+        self.alarm = False
+        self.watched = False
+
+
+class InvocationMetrics:
+    """The built-in ``faas.*`` metrics, kept as plain counters per trigger (cheap on the handler's path)
+    and turned into metric items when the exporter takes them."""
+
+    def __init__(self) -> None:
+        self.by_trigger: dict[str, list[Any]] = {}
+
+    def row(self, trigger: str) -> list[Any]:
+        row = self.by_trigger.get(trigger)
+        if row is None:
+            row = self.by_trigger[trigger] = [
+                0,
+                0,
+                0,
+                0,
+                [],
+            ]  # invocations, cold, errors, timeouts, durations
+        return row
+
+    def take(self) -> list[Any]:
+        taken, self.by_trigger = self.by_trigger, {}
+        names = (
+            ("faas.invocations", "{invocation}"),
+            ("faas.coldstarts", "{coldstart}"),
+            ("faas.errors", "{error}"),
+            ("faas.timeouts", "{timeout}"),
+        )
+        items: list[Any] = []
+        for i, (name, unit) in enumerate(names):
+            points = [({"faas.trigger": t}, row[i]) for t, row in taken.items() if row[i]]
+            if points:
+                items.append((name, unit, "counter", points))
+        durations = [
+            ({"faas.trigger": t}, metrics.histogram_point(row[4], metrics.SECONDS_BOUNDS))
+            for t, row in taken.items()
+            if row[4]
+        ]
+        if durations:
+            items.append(("faas.invoke_duration", "s", "histogram", durations))
+        return items
 
 
 class Agent:
@@ -71,6 +117,9 @@ class Agent:
         self.active: Invocation | None = None
         self.exporter = self._exporter()
         self._worker: Worker | None = None
+        self._alarm_thread = _install_alarm(self._on_alarm)
+        self.invocation_metrics = InvocationMetrics()
+        metrics.aggregator.collectors.append(self.invocation_metrics.take)
         spans.recorder.max_spans = cfg.max_spans
         spans.recorder.max_logs = cfg.max_logs
         spans.recorder.sample_ratio = cfg.sample_ratio
@@ -146,9 +195,21 @@ class Agent:
         self.active = inv
         remaining = getattr(context, "get_remaining_time_in_millis", None)
         if remaining is not None:
-            deadline = time.monotonic() + remaining() / 1000 - self.config.timeout_margin_s
-            self.worker.watch(request_id, deadline)
+            seconds = max(0.001, remaining() / 1000 - self.config.timeout_margin_s)
+            worker = self.worker
+            worker._start()
+            if self._alarm_thread == _thread.get_ident():
+                signal.setitimer(signal.ITIMER_REAL, seconds)
+                inv.alarm = True
+            else:
+                worker.watch(request_id, time.monotonic() + seconds)
+                inv.watched = True
         return inv
+
+    def _on_alarm(self, signum: int, frame: Any) -> None:
+        inv = self.active
+        if inv is not None and inv.alarm:
+            self.worker.deadline_reached(inv.request_id)
 
     def finish(self, inv: Invocation | None, result: Any, exc: BaseException | None) -> None:
         if inv is None:
@@ -159,11 +220,12 @@ class Agent:
             pass
 
     def _finish(self, inv: Invocation, result: Any, exc: BaseException | None) -> None:
+        if inv.alarm:
+            signal.setitimer(signal.ITIMER_REAL, 0)
         span = inv.span
         if exc is not None:
             span.record_exception(exc, escaped=True)
             span.set_status(spans.ERROR, f"{type(exc).__name__}: {exc}")
-            metrics.counter("faas.errors", 1, "{error}", **{"faas.trigger": inv.trigger})
         elif inv.trigger == "http" and isinstance(result, dict):
             code = result.get("statusCode")
             if isinstance(code, int):
@@ -176,12 +238,16 @@ class Agent:
         except ValueError:
             spans._current.set(None)
         self.active = None
-        dims = {"faas.trigger": inv.trigger}
-        metrics.counter("faas.invocations", 1, "{invocation}", **dims)
+        row = self.invocation_metrics.row(inv.trigger)
+        row[0] += 1
         if inv.cold:
-            metrics.counter("faas.coldstarts", 1, "{coldstart}", **dims)
-        metrics.histogram("faas.invoke_duration", time.perf_counter() - inv.start, "s", **dims)
-        self.worker.submit((inv.request_id, spans.recorder.take_spans(), spans.recorder.take_logs()))
+            row[1] += 1
+        if exc is not None:
+            row[2] += 1
+        if len(row[4]) < 10000:
+            row[4].append(time.perf_counter() - inv.start)
+        job = (inv.request_id, spans.recorder.take_spans(), spans.recorder.take_logs())
+        self.worker.submit(job, inv.watched)
 
     def on_deadline(self, request_id: str) -> Job | None:
         """Called by the worker a margin before the deadline: end what is open with a timeout marker."""
@@ -194,12 +260,24 @@ class Agent:
                 s.attributes["zerolag.timeout"] = True
                 s.set_status(spans.ERROR, "timeout: still running before the function's deadline")
                 s.end(now)
-        metrics.counter("faas.timeouts", 1, "{timeout}", **{"faas.trigger": inv.trigger})
+        self.invocation_metrics.row(inv.trigger)[3] += 1
         return (request_id, spans.recorder.take_spans(), spans.recorder.take_logs())
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until everything handed to the exporter so far has been exported."""
         return self._worker.flush(timeout) if self._worker is not None else True
+
+
+def _install_alarm(handler: Any) -> int:
+    """SIGALRM as the deadline timer (no thread wake-up per invocation) when nobody else uses it and we are
+    on the main thread; returns the thread id it serves, or 0 (the worker thread then watches deadlines)."""
+    try:
+        if signal.getsignal(signal.SIGALRM) not in (signal.SIG_DFL, None):
+            return 0
+        signal.signal(signal.SIGALRM, handler)
+    except (ValueError, OSError, AttributeError):  # not the main thread, or no SIGALRM on this platform
+        return 0
+    return _thread.get_ident()
 
 
 _agent: list[Agent | None] = []

@@ -47,7 +47,7 @@ def build(out: Path, compile_: bool, python: str) -> None:
 @click.option(
     "--no-run", is_flag=True, help="Check the structure only; do not run the layer in the emulator."
 )
-@click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds allowed for the run.")
+@click.option("--timeout", type=float, default=3.0, show_default=True, help="The function's timeout (s).")
 def verify(zip_path: Path, no_run: bool, timeout: float) -> None:
     """Check a layer zip's structure and run it in the emulator with a tiny handler."""
     from zerolag.layer.verify import verify_layer

@@ -16,11 +16,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from zerolag.layer.build import WRAPPER
 from zerolag.layer.report import Check
 
-VERIFY_SPAN_NAME = "zerolag-layer-verify"
+VERIFY_SPAN_NAME = "zerolag-verify-receiver"
+AGENT_SPAN_NAME = "zerolag-verify-agent"
+FUNCTION_NAME = "zerolag-layer-verify"
 HANDLER_SOURCE = f'''
 import json, os, urllib.request
+
+try:  # the agent, from the layer's python/ (on sys.path as /opt/python)
+    from zerolag.agent import span
+except ImportError:
+    span = None
 
 SPAN = {{"resourceSpans": [{{"resource": {{"attributes": []}}, "scopeSpans": [{{"scope": {{"name": "verify"}},
     "spans": [{{"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "b7ad6b7169203331",
@@ -28,14 +36,17 @@ SPAN = {{"resourceSpans": [{{"resource": {{"attributes": []}}, "scopeSpans": [{{
 
 
 def handler(event, context):
+    if span is not None:
+        with span("{AGENT_SPAN_NAME}"):
+            pass
+    # What any OpenTelemetry SDK does: OTLP/JSON to the extension's loopback receiver.
     port = os.environ.get("ZEROLAG_EXTENSION_PORT", "4318")
     request = urllib.request.Request(
         f"http://127.0.0.1:{{port}}/v1/traces", data=json.dumps(SPAN).encode(),
-        headers={{"Content-Type": "application/json", "X-Zerolag-Request-Id": context.aws_request_id,
-                 "X-Zerolag-Final": "true"}})
+        headers={{"Content-Type": "application/json"}})
     with urllib.request.urlopen(request, timeout=5) as reply:
         status = reply.status
-    return {{"echo": event, "receiver_status": status}}
+    return {{"echo": event, "receiver_status": status, "agent": span is not None}}
 '''
 
 
@@ -100,17 +111,26 @@ def _extension_states(telemetry: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def _invoke_checks(result: Any) -> list[Check]:
+def _invoke_checks(result: Any, kind: str) -> list[Check]:
     try:
         body = result.json()
     except ValueError:
         body = None
     detail = f"status {result.status}, {result.duration_ms:.1f} ms"
     ok = result.status == "success" and isinstance(body, dict) and body.get("echo") == {"verify": True}
-    checks = [Check("invocation succeeds", ok, detail if ok else f"{detail}: {result.body[:300]!r}")]
+    checks = [Check(f"{kind} invocation succeeds", ok, detail if ok else f"{detail}: {result.body[:300]!r}")]
     receiver = body.get("receiver_status") if isinstance(body, dict) else None
-    checks.append(Check("extension receiver accepts OTLP", receiver == 200, f"HTTP {receiver}"))
+    checks.append(Check(f"{kind}: extension receiver accepts OTLP", receiver == 200, f"HTTP {receiver}"))
+    agent = isinstance(body, dict) and body.get("agent") is True
+    checks.append(Check(f"{kind}: agent importable from /opt/python", agent))
     return checks
+
+
+def _has_wrapper(zip_path: Path) -> bool:
+    import zipfile
+
+    with zipfile.ZipFile(zip_path) as archive:
+        return WRAPPER.as_posix() in archive.namelist()
 
 
 def _run(zip_path: Path, code_dir: Path, sink: _Sink, timeout: float) -> list[Check]:
@@ -121,18 +141,22 @@ def _run(zip_path: Path, code_dir: Path, sink: _Sink, timeout: float) -> list[Ch
         "ZEROLAG_EXTENSION_PORT": str(free_port()),
         "ZEROLAG_THUNDRA_PORT": str(free_port()),
     }
+    wrapper = _has_wrapper(zip_path)
+    if wrapper:
+        env["AWS_LAMBDA_EXEC_WRAPPER"] = f"/opt/{WRAPPER.as_posix()}"
     sandbox = Sandbox(
         code=str(code_dir),
         handler="app.handler",
         layers=[str(zip_path)],
         env=env,
-        timeout=min(timeout, 30.0),
-        function_name="zerolag-layer-verify",
+        timeout=timeout,
+        function_name=FUNCTION_NAME,
     )
     with sandbox as sb:
-        result = sb.invoke({"verify": True})
+        cold = sb.invoke({"verify": True})
         checks = [Check("extension registers", bool(_extension_states(sb.telemetry)), "platform.extension")]
-        checks.extend(_invoke_checks(result))
+        checks.extend(_invoke_checks(cold, "cold"))
+        checks.extend(_invoke_checks(sb.invoke({"verify": True}), "warm"))
         sb.shutdown()
         lines = [_extension_record(line) for line in sb.logs if line.source == "extension"]
     checks.append(_shutdown_check(lines))
@@ -140,6 +164,9 @@ def _run(zip_path: Path, code_dir: Path, sink: _Sink, timeout: float) -> list[Ch
         sent = [body for path, body in sink.bodies if path == "/v1/traces"]
     flushed = any(VERIFY_SPAN_NAME.encode() in body for body in sent)
     checks.append(Check("span forwarded to the backend", flushed, f"{len(sent)} trace batches"))
+    agent_spans = sum(body.count(AGENT_SPAN_NAME.encode()) for body in sent)
+    how = "through the exec wrapper" if wrapper else "no exec wrapper in the layer"
+    checks.append(Check("agent spans forwarded", agent_spans > 0, f"{agent_spans} of 2, {how}"))
     return checks
 
 
@@ -166,7 +193,7 @@ def _shutdown_check(records: list[dict[str, Any]]) -> Check:
     return Check("SHUTDOWN is clean", ok, f"reason {last.get('reason')}, unsent {last.get('unsent_items')}")
 
 
-def run_checks(zip_path: Path, work_dir: Path, *, timeout: float) -> list[Check]:
+def run_checks(zip_path: Path, work_dir: Path, *, timeout: float = 3.0) -> list[Check]:
     """Run ``zip_path`` in the emulator with the tiny handler; never raises, failures are checks."""
     code_dir = work_dir / "code"
     code_dir.mkdir()

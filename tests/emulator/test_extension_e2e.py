@@ -117,7 +117,7 @@ def test_post_runtime_extension_time_is_accounted() -> None:
 
 def test_timeout_sends_shutdown_timeout_then_reinits() -> None:
     """A timeout resets the sandbox: SHUTDOWN(timeout) to the extension; the next invoke starts it again."""
-    with Sandbox(code=SCENARIOS, handler="app.sleepy", layers=[RECORDER], timeout=1.0) as sb:
+    with Sandbox(code=SCENARIOS, handler="app.sleepy", layers=[RECORDER], timeout=2.0) as sb:
         assert sb.invoke({"seconds": 60}).status == "timeout"
         assert sb.invoke({"seconds": 0}).status == "success"
     reasons = [e.get("shutdownReason") for e in events(sb) if e["eventType"] == "SHUTDOWN"]

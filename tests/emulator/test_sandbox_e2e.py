@@ -109,10 +109,10 @@ def test_bad_handler_is_import_module_error_with_suppressed_init() -> None:
 
 def test_timeout_resets_and_reinits() -> None:
     """A timeout: Sandbox.Timedout, the runtime is reset; the next invoke re-inits with phase invoke."""
-    with Sandbox(code=SCENARIOS, handler="app.sleepy", timeout=1.0) as sb:
+    with Sandbox(code=SCENARIOS, handler="app.sleepy", timeout=2.0) as sb:
         r = sb.invoke({"seconds": 60})
         assert (r.status, r.error_type) == ("timeout", wire.ERR_SANDBOX_TIMEOUT)
-        assert "Task timed out after 1.00 seconds" in r.json()["errorMessage"]
+        assert "Task timed out after 2.00 seconds" in r.json()["errorMessage"]
         report = [e["record"] for e in sb.telemetry if e["type"] == "platform.report"][-1]
         assert report["status"] == "timeout"  # type: ignore[index]
         r2 = sb.invoke({"seconds": 0})

@@ -15,8 +15,6 @@ from zerolag.emulator.core import Invocation, Outcome, telemetry_error_type
 from zerolag.emulator.generation import Generation, exit_message
 from zerolag.emulator.result import InvokeResult
 
-TAKE_WAIT_S = 1.0  # how long the runtime's release waits for extensions to take their INVOKE
-
 
 @dataclass(frozen=True)
 class Request:
@@ -74,7 +72,7 @@ def run(gen: Generation, req: Request, init_ms: float | None) -> tuple[InvokeRes
         **records.tracing(trace_id),
     }
     core.queue_invoke(inv, event)
-    core.wait_until(core.invoke_taken, min(deadline, t0 + TAKE_WAIT_S))
+    core.wait_until(core.invoke_taken, deadline)
     core.release(inv)
     core.wait_until(lambda: inv.outcome is not None or core.runtime_exit is not None, deadline)
     core.wait_until(lambda: inv.runtime_next_at is not None or core.runtime_exit is not None, deadline)

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 SECRET_ARN_VAR = "ZEROLAG_API_KEY_SECRET_ARN"  # noqa: S105 (a variable name)
 SSM_PARAMETER_VAR = "ZEROLAG_API_KEY_SSM_PARAMETER"
 JSON_KEY_NAMES = ("apiKey", "api_key", "key", "ZEROLAG_API_KEY")
-TIMEOUT_S = 3.0
+TIMEOUT_S = 2.0  # per attempt: two attempts stay well inside the 10 s init limit
 ATTEMPTS = 2  # one retry on a connection error, throttling or a 5xx: init has 10 s in all
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.collector.conftest import INGEST_KEY, READ_KEY, Client
-from tests.collector.payloads import function_logs, invocation_trace, platform_metrics
+from tests.collector.payloads import MS, T0, function_logs, invocation_trace, platform_metrics
 
 
 def seed(client: Client) -> None:
@@ -95,3 +95,51 @@ def test_charts_page_renders_four_charts(client: Client) -> None:
 def test_missing_invocation_page_is_404(client: Client) -> None:
     """An unknown invocation id gives a 404 page."""
     assert client.request("GET", "/invocations/nope", headers={"X-Api-Key": READ_KEY})[0] == 404
+
+
+def test_key_redirect_stays_on_this_host(client: Client) -> None:
+    """``//evil.example?key=...`` redirects to a path on the collector, never to another host."""
+    status, headers, _ = client.request("GET", f"//evil.example/x?key={READ_KEY}")
+    assert status == 303
+    assert headers["location"] == "/evil.example/x"
+
+
+def test_older_link_pages_through_invocations(client: Client) -> None:
+    """A full page links to the older invocations with the same filters; following it shows the rest."""
+    for i in range(5):
+        assert client.export("traces", invocation_trace("api", f"r{i}", start_ns=T0 + i * MS))[0] == 200
+    _, _, body = client.request("GET", "/?function=api&limit=3", headers={"X-Api-Key": READ_KEY})
+    page = body.decode()
+    assert page.count("/invocations/r") == 3
+    href = page.split('id="older" href="')[1].split('"')[0].replace("&amp;", "&")
+    assert "function=api" in href
+    _, _, body = client.request("GET", href, headers={"X-Api-Key": READ_KEY})
+    rest = body.decode()
+    assert "/invocations/r1" in rest
+    assert "/invocations/r0" in rest
+    assert "/invocations/r2" not in rest
+    assert 'id="older"' not in rest
+
+
+def test_charts_hours_limits_the_window(client: Client) -> None:
+    """``/api/charts?hours=`` keeps only recent invocations (the test data is from 2025, so none)."""
+    seed(client)
+    assert client.get_json("/api/charts")["buckets"]
+    assert client.get_json("/api/charts?hours=1")["buckets"] == []
+
+
+def test_a_key_with_cookie_special_characters_round_trips(tmp_path) -> None:
+    """A key with spaces, ``;`` and ``=`` still works through ``?key=`` and the cookie it sets."""
+    from urllib.parse import quote
+
+    from tests.collector.conftest import make_config
+
+    from zerolag.collector import Collector
+
+    odd = "k e;y=1,2"
+    with Collector(make_config(tmp_path, read_keys=frozenset({odd}))) as collector:
+        client = Client(collector)
+        status, headers, _ = client.request("GET", f"/?key={quote(odd, safe='')}")
+        assert status == 303
+        cookie = headers["set-cookie"].split(";")[0]
+        assert client.request("GET", "/", headers={"Cookie": cookie})[0] == 200

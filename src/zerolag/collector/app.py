@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
-from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 from zerolag.collector import auth, pages, queries, receiver, records, series
 from zerolag.collector.config import CollectorConfig
@@ -126,8 +126,9 @@ class App:
         key = query.pop("key")
         if auth.access(key, self.config.ingest_keys, self.config.read_keys) is auth.Access.NONE:
             return _html(401, pages.key_page("That key is not valid here."))
-        location = path + (f"?{urlencode(query)}" if query else "")
-        cookie = f"{auth.COOKIE_NAME}={key}; Path=/; HttpOnly; SameSite=Strict"
+        # "/" + lstrip: a path like "//evil.example" must not become a redirect to another host
+        location = "/" + path.lstrip("/") + (f"?{urlencode(query)}" if query else "")
+        cookie = f"{auth.COOKIE_NAME}={quote(key, safe='')}; Path=/; HttpOnly; SameSite=Strict"
         return Response(303, "text/plain", b"", [("Location", location), ("Set-Cookie", cookie)])
 
     def _route(self, db: sqlite3.Connection, path: str, query: dict[str, str]) -> Response:
@@ -143,9 +144,19 @@ class App:
             return _html(200, pages.detail_page(detail))
         if path == "/charts":
             function = query.get("function") or None
-            buckets = series.buckets(db, function=function, count=_optional_int(query.get("buckets")))
+            buckets = self._buckets(db, function, query)
             return _html(200, pages.charts_page(buckets, queries.functions(db), function))
         return self._api(db, path, query)
+
+    def _buckets(
+        self, db: sqlite3.Connection, function: str | None, query: Mapping[str, str]
+    ) -> list[series.Bucket]:
+        """Chart buckets for ``?function=&buckets=&hours=`` (``hours``: only the last that many hours)."""
+        hours = _float(query.get("hours"))
+        since = None if hours is None else self.clock() - int(hours * 3600e9)
+        return series.buckets(
+            db, function=function, count=_optional_int(query.get("buckets")), since_ns=since
+        )
 
     def _api(self, db: sqlite3.Connection, path: str, query: dict[str, str]) -> Response:
         if path == "/api/functions":
@@ -156,8 +167,7 @@ class App:
             detail = queries.detail(db, unquote(path.removeprefix("/api/invocations/")))
             return _json(404, {"error": "no such invocation"}) if detail is None else _json(200, detail)
         if path == "/api/charts":
-            function = query.get("function") or None
-            buckets = series.buckets(db, function=function, count=_optional_int(query.get("buckets")))
+            buckets = self._buckets(db, query.get("function") or None, query)
             return _json(200, {"buckets": [b.as_dict() for b in buckets]})
         if path.startswith("/api/"):
             return _json(404, {"error": "no such endpoint"})
@@ -169,6 +179,14 @@ def _int(value: str | None, default: int) -> int:
         return max(1, min(int(value or default), 10_000))
     except ValueError:
         return default
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        number = float(value) if value else None
+    except ValueError:
+        return None
+    return number if number is not None and 0 < number < 1e6 else None
 
 
 def _optional_int(value: str | None) -> int | None:
@@ -183,6 +201,7 @@ def _filters(query: Mapping[str, str]) -> queries.Filters:
         status=status if status in queries.STATUSES else None,
         cold_start={"true": True, "false": False}.get(cold),
         limit=_int(query.get("limit"), 100),
+        before_ns=int(before) if (before := query.get("before", "")).isdigit() else None,
     )
 
 

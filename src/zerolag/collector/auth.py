@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from enum import Enum
 from http.cookies import CookieError, SimpleCookie
 from typing import Final
+from urllib.parse import unquote
 
 COOKIE_NAME: Final = "zerolag_key"
 
@@ -38,7 +39,7 @@ def key_from_headers(headers: Mapping[str, str]) -> str | None:
         except CookieError:
             return None
         if morsel is not None and morsel.value:
-            return morsel.value
+            return unquote(morsel.value)
     return None
 
 

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from html import escape
 from string import Template
 from typing import Any, Final
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from zerolag.collector import svg
 from zerolag.collector.queries import STATUSES, Filters
@@ -91,7 +91,19 @@ def invocations_page(rows: Sequence[Mapping[str, Any]], functions: Sequence[str]
     if not rows:
         body = '<tr><td colspan="9" class="empty">No invocations match.</td></tr>'
     table = f'<table id="invocations"><thead>{head}</thead><tbody>{body}</tbody></table>'
-    return layout("Invocations", f"<h2>Invocations</h2>{form}{table}")
+    return layout("Invocations", f"<h2>Invocations</h2>{form}{table}{_older_link(rows, filters)}")
+
+
+def _older_link(rows: Sequence[Mapping[str, Any]], filters: Filters) -> str:
+    """A link to the next page (older invocations) when this page is full."""
+    if len(rows) < filters.limit:
+        return ""
+    query = {"function": filters.function, "status": filters.status, "limit": filters.limit}
+    if filters.cold_start is not None:
+        query["cold_start"] = str(filters.cold_start).lower()
+    query["before"] = rows[-1]["start_ns"]
+    href = "/?" + urlencode({k: v for k, v in query.items() if v is not None})
+    return f'<p><a id="older" href="{escape(href)}">Older invocations →</a></p>'
 
 
 def _invocation_row(r: Mapping[str, Any]) -> str:

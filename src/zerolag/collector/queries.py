@@ -22,6 +22,7 @@ class Filters:
     status: str | None = None
     cold_start: bool | None = None
     limit: int = 100
+    before_ns: int | None = None  # only invocations that started before this (the "older" page)
 
 
 def _invocation(row: sqlite3.Row) -> dict[str, Any]:
@@ -48,6 +49,9 @@ def invocations(db: sqlite3.Connection, filters: Filters) -> list[dict[str, Any]
     if filters.status:
         where.append("status = ?")
         params.append(filters.status)
+    if filters.before_ns is not None:
+        where.append("start_ns < ?")
+        params.append(filters.before_ns)
     if filters.cold_start is not None:
         where.append("COALESCE(cold_start, 0) = ?")
         params.append(int(filters.cold_start))

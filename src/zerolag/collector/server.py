@@ -123,9 +123,13 @@ class Collector:
 
     def __init__(self, config: CollectorConfig) -> None:
         self.config = config
-        self.store = Store(config.db_path)
+        self._server = _Server((config.host, config.port), _Handler)  # bind first: a busy port opens no store
+        try:
+            self.store = Store(config.db_path)
+        except BaseException:
+            self._server.server_close()
+            raise
         self.app = App(config, self.store)
-        self._server = _Server((config.host, config.port), _Handler)
         self._server.app = self.app
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()

@@ -134,7 +134,7 @@ class FlushPolicy:
         if name == "end":
             return EndPlan(cap, cap, "end")
         if name == "periodic":
-            due = now - self._last_flush >= self.strategy.interval_s and state.pending_bytes > 0
+            due = now - self._last_flush >= self.strategy.interval_s
             return EndPlan(cap, cap, "periodic-due") if due else EndPlan(0.0, 0.0, "periodic-wait")
         return self._adaptive(cap, state)
 

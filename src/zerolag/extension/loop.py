@@ -53,10 +53,13 @@ class EventLoop:
         pipeline = self.pipeline
         pipeline.policy.on_invoke(now)
         pipeline.begin_invocation()
-        if not pipeline.expects_runtime_done:
-            # No end signal: go back to /event/next at once and send in the background while the sandbox runs.
-            return
         deadline = _monotonic_deadline(event.get("deadlineMs"), now, None)
+        if not self._hold(pipeline, now, deadline):
+            # Nothing to do at the end (or no end signal to wait for): back to /event/next at once; the
+            # sender works in the background while the sandbox runs, and sends may straddle the freeze.
+            pipeline.hold_end(False)
+            return
+        pipeline.hold_end(True)
         margin = self.config.deadline_margin_ms / 1000
         wait_until = (deadline - margin) if deadline is not None else now + 900.0
         if pipeline.wait_runtime_done(str(event.get("requestId", "")), wait_until):
@@ -71,9 +74,27 @@ class EventLoop:
         self.maybe_export_self(time.monotonic(), force=False)
         end = time.monotonic()
         plan = pipeline.policy.end_plan(end, deadline, pipeline.buffer_state())
-        if plan.flush_s > 0:
-            pipeline.flush(end + plan.flush_s)
+        if plan.flush_s > 0 and pipeline.flush(end + plan.flush_s):
+            pipeline.policy.on_flushed(time.monotonic())
         pipeline.quiesce(max(0.0, end + plan.wait_s - time.monotonic()) if plan.wait_s > 0 else 0.0)
+        if _log.isEnabledFor(logging.DEBUG):
+            fields = {
+                "plan": plan.reason,
+                "waited_ms": round((end - now) * 1000, 3),
+                "end_ms": round((time.monotonic() - end) * 1000, 3),
+            }
+            _log.debug("invocation end", extra={"fields": fields})
+
+    @staticmethod
+    def _hold(pipeline: Any, now: float, deadline: float | None) -> bool:
+        """Hold /event/next until the runtime is done? Always when a plugin asked for it (an agent reports its
+        end); otherwise only when an end signal exists and the policy wants an end-of-invocation flush, since
+        waiting for the Telemetry API's runtimeDone costs its buffering time (>= 25 ms) of billed duration."""
+        if pipeline.expects_runtime_done:
+            return True
+        if not pipeline.runtime_done_available:
+            return False
+        return bool(pipeline.policy.end_plan(now, deadline, pipeline.buffer_state()).flush_s > 0)
 
     def shutdown(self, deadline: float, reason: str) -> None:
         """Flush everything by ``deadline`` minus the margin; spool and report what could not be sent."""

@@ -62,6 +62,8 @@ class Pipeline:
         self._last_activity = clock()
         self._done: deque[str] = deque(maxlen=64)
         self._expect_done = False
+        self._done_source = False  # runtime_done has been called at least once: a source exists
+        self._holding_end = True  # the loop will run an end plan for this invocation
         self._warned_no_backend = False
         self._thread: threading.Thread | None = None
 
@@ -81,14 +83,29 @@ class Pipeline:
     def runtime_done(self, request_id: str) -> None:
         with self._cond:
             self._done.append(request_id)
+            self._done_source = True
             self._cond.notify_all()
 
     def expect_runtime_done(self, expect: bool = True) -> None:
         self._expect_done = expect
+        if not expect:
+            self._done_source = False  # it stopped coming: do not wait for it until it shows up again
 
     @property
     def expects_runtime_done(self) -> bool:
         return self._expect_done
+
+    @property
+    def runtime_done_available(self) -> bool:
+        """Has any end signal arrived yet (so one can be waited for when a flush at the end is wanted)?"""
+        return self._expect_done or self._done_source
+
+    def hold_end(self, holding: bool) -> None:
+        """The loop says whether it will run an end plan for this invocation. When it will not, even the
+        ``end`` strategy sends in the background (there is no end to flush at)."""
+        with self._cond:
+            self._holding_end = holding
+            self._cond.notify_all()
 
     def count(self, name: str, n: int = 1) -> None:
         self.counters.add(name, n)
@@ -196,7 +213,10 @@ class Pipeline:
             return blocked
         if self._paused:
             return INF
-        return max(blocked, self.policy.background_wait(now, self.store.state(now)))
+        background = self.policy.background_wait(now, self.store.state(now))
+        if background == INF and not self._holding_end:
+            background = 0.0
+        return max(blocked, background)
 
     def _run(self) -> None:
         while True:

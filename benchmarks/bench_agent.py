@@ -98,7 +98,7 @@ heavy = [m for m in ('json', 'http.client', 'logging', 'threading', 'uuid', 'soc
 print(repr(((_t1 - _t0) * 1000, rss, heavy)))
 """
 
-# --- per invocation ------------------------------------------------------------------------------------------
+# --- per invocation ---------------------------------------------------------------------------------------
 INVOKE_COMMON = """
 import json, logging, sys, time
 logger = logging.getLogger('bench')
@@ -138,6 +138,17 @@ def run(call, after=None):
 """
 
 INVOKE = {
+    "no agent (the same handler: 3 log lines, no spans)": (
+        "",
+        {},
+        """
+def handler(e, c):
+    for i in range(3):
+        logger.info('line %d', i)
+    return {'statusCode': 200}
+run(handler)
+""",
+    ),
     "zerolag (extension exporter)": (
         "zerolag",
         {"ZEROLAG_REPORT_LOCAL": "true"},
@@ -347,7 +358,7 @@ def cold_start(python: str, paths: dict[str, dict[str, str]], runs: int) -> dict
                     results[case][mode].append(float("nan"))
                     heavy[case] = [out.stderr.strip().splitlines()[-1] if out.stderr else "failed"]
                     continue
-                ms, rss, mods = eval(out.stdout.strip().splitlines()[-1])  # noqa: S307 - our own repr
+                ms, rss, mods = eval(out.stdout.strip().splitlines()[-1])
                 results[case][mode].append(ms)
                 if mode == "pyc":
                     results[case]["rss"].append(rss / 1024)
@@ -372,8 +383,8 @@ def per_invocation(
     python: str, paths: dict[str, dict[str, str]], n: int, url: str, port: int
 ) -> dict[str, object]:
     out: dict[str, object] = {}
-    for case, (tree, extra, body) in INVOKE.items():
-        extra = {k: (url if v == "URL" else v) for k, v in extra.items()}
+    for case, (tree, raw_env, body) in INVOKE.items():
+        extra = {k: (url if v == "URL" else v) for k, v in raw_env.items()}
         if tree == "zerolag":
             extra["ZEROLAG_EXTENSION_PORT"] = str(port)
         script = INVOKE_COMMON + f"URL = {url!r}\n" + textwrap.dedent(body)
@@ -432,7 +443,8 @@ def report(cold: dict[str, dict[str, object]], inv: dict[str, object], span: dic
         rss = float(r["rss_mib"])  # type: ignore[arg-type]
         mods = ", ".join(r["stdlib_loaded"]) or "-"  # type: ignore[arg-type]
         lines.append(
-            f"| {case} | {r['pyc_ms']:.2f} | {r['nopyc_ms']:.2f} | {rss:.1f} | {rss - empty_rss:+.1f} | {mods} |"
+            f"| {case} | {r['pyc_ms']:.2f} | {r['nopyc_ms']:.2f} | {rss:.1f} | {rss - empty_rss:+.1f} "
+            f"| {mods} |"
         )
     z = float(cold["zerolag"]["pyc_ms"])  # type: ignore[arg-type]
     for case in cold:

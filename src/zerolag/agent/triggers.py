@@ -174,7 +174,7 @@ def _detect(event: dict[str, Any], capture_headers: bool) -> Trigger:  # noqa: P
             rules = event.get("resources") or []
             attrs: dict[str, Any] = {"faas.time": str(event.get("time", ""))}
             if rules:
-                attrs["faas.cron"] = _queue_name(rules[0])
+                attrs["faas.cron"] = str(rules[0]).rsplit("/", 1)[-1]
             return Trigger("timer", "aws:scheduled", SERVER, attrs)
         attrs = {
             "aws.eventbridge.source": str(event["source"]),

@@ -7,6 +7,7 @@ import gzip
 import http.client
 import json
 import socket
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,16 +21,29 @@ MAX_BODY = 64 * 1024
 
 
 class Sink:
+    """Records what the receiver hands on (after each response has been sent)."""
+
     def __init__(self) -> None:
         self.submitted: list[tuple[str, bytes, int, str | None]] = []
         self.done: list[str] = []
         self.counts: dict[str, int] = {}
+        self._cond = threading.Condition()
 
     def submit(self, signal: Any, data: bytes, items: int, request_id: str | None = None) -> None:
-        self.submitted.append((signal, data, items, request_id))
+        with self._cond:
+            self.submitted.append((signal, data, items, request_id))
+            self._cond.notify_all()
 
     def runtime_done(self, request_id: str) -> None:
-        self.done.append(request_id)
+        with self._cond:
+            self.done.append(request_id)
+            self._cond.notify_all()
+
+    def wait(self, submitted: int, done: int = 0) -> None:
+        with self._cond:
+            assert self._cond.wait_for(
+                lambda: len(self.submitted) >= submitted and len(self.done) >= done, 30
+            )
 
     def count(self, name: str, n: int = 1) -> None:
         self.counts[name] = self.counts.get(name, 0) + n
@@ -61,13 +75,16 @@ def test_protobuf_of_each_signal_is_accepted_counted_and_answered_per_spec(
 ) -> None:
     """Each signal's protobuf gets 200 with an empty protobuf response; items are counted per signal."""
     server, sink = served
-    for path, body, items in (
-        ("/v1/traces", traces_pb(["a", "b"]), 2),
-        ("/v1/metrics", metrics_pb("m", [1, 2, 3]), 3),
-        ("/v1/logs", logs_pb(["x"]), 1),
+    for i, (path, body, items) in enumerate(
+        (
+            ("/v1/traces", traces_pb(["a", "b"]), 2),
+            ("/v1/metrics", metrics_pb("m", [1, 2, 3]), 3),
+            ("/v1/logs", logs_pb(["x"]), 1),
+        )
     ):
         status, data, headers = post(server.port, path, body, PB)
         assert (status, data, headers["content-type"]) == (200, b"", "application/x-protobuf")
+        sink.wait(i + 1)
         assert sink.submitted[-1][1:3] == (body, items)
 
 
@@ -99,6 +116,7 @@ def test_json_is_reencoded_as_protobuf(served: tuple[HttpServer, Sink]) -> None:
         server.port, "/v1/traces", json.dumps(body).encode(), {"Content-Type": "application/json"}
     )
     assert (status, data) == (200, b"{}")
+    sink.wait(1)
     signal, pb, items, _ = sink.submitted[-1]
     assert (signal, items) == ("traces", 1)
     assert protobuf.decode("traces", pb)["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["name"] == "j"
@@ -110,6 +128,7 @@ def test_gzip_bodies_are_decoded(served: tuple[HttpServer, Sink]) -> None:
     body = traces_pb(["g"])
     status, _, _ = post(server.port, "/v1/traces", gzip.compress(body), {**PB, "Content-Encoding": "gzip"})
     assert status == 200
+    sink.wait(1)
     assert sink.submitted[-1][1] == body
 
 
@@ -153,6 +172,7 @@ def test_keep_alive_connection_serves_many_requests_with_one_send_each(
             assert reply.startswith(b"HTTP/1.1 200 OK\r\n")
             assert reply.endswith(b"\r\n\r\n")
             assert b"Connection: keep-alive" in reply
+    sink.wait(20)
     assert len(sink.submitted) == 20
 
 
@@ -161,8 +181,10 @@ def test_loopback_headers_tag_the_request_and_mark_the_runtime_done(served: tupl
     server, sink = served
     headers = {**PB, "X-Zerolag-Request-Id": "req-1"}
     post(server.port, "/v1/traces", traces_pb(["a"]), headers)
+    sink.wait(1)
     assert sink.done == []
     post(server.port, "/v1/traces", traces_pb(["b"]), {**headers, "X-Zerolag-Final": "true"})
+    sink.wait(2, done=1)
     assert sink.submitted[-1][3] == "req-1"
     assert sink.done == ["req-1"]
 
@@ -180,4 +202,5 @@ def test_chunked_and_expect_continue_requests_are_understood(served: tuple[HttpS
         assert sock.recv(100).startswith(b"HTTP/1.1 100 Continue")
         sock.sendall(b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
         assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+    sink.wait(1)
     assert sink.submitted[-1][2] == 2

@@ -48,6 +48,9 @@ class HttpResponse:
     body: bytes = b""
     content_type: str = "application/json"
     headers: tuple[tuple[str, str], ...] = field(default=())
+    # Work to do after the response is sent (the client is not kept waiting for it), before the next request
+    # on the same connection is read.
+    after: Callable[[], None] | None = field(default=None, repr=False)
 
 
 Handler = Callable[[HttpRequest], HttpResponse]

@@ -149,14 +149,18 @@ class OtlpReceiver:
             return self._error(400, GRPC_INVALID_ARGUMENT, f"malformed {signal} request", is_protobuf)
         request_id = request.headers.get(H_REQUEST_ID) or None
         final = request.headers.get(H_FINAL, "").lower() == "true"
-        if data:
-            self.sink.submit(signal, data, items, request_id)
-        self._note_agent(request_id, signal, data, final)
-        if final and request_id:
-            self.sink.runtime_done(request_id)
+
+        def accept() -> None:
+            # After the response is on the wire: the function is not kept waiting while the data is stored.
+            if data:
+                self.sink.submit(signal, data, items, request_id)
+            self._note_agent(request_id, signal, data, final)
+            if final and request_id:
+                self.sink.runtime_done(request_id)
+
         if is_protobuf:
-            return HttpResponse(200, b"", CONTENT_TYPE_PROTOBUF)
-        return HttpResponse(200, b"{}", CONTENT_TYPE_JSON)
+            return HttpResponse(200, b"", CONTENT_TYPE_PROTOBUF, after=accept)
+        return HttpResponse(200, b"{}", CONTENT_TYPE_JSON, after=accept)
 
     def _note_agent(self, request_id: str | None, signal: Signal, data: bytes, final: bool) -> None:
         if request_id is None:

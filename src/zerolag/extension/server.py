@@ -130,7 +130,16 @@ class HttpServer:
             response = error_response(exc.status, str(exc))
             keep_alive = keep_alive and not exc.close
         conn.sendall(render(response, keep_alive))
+        if response.after is not None:
+            self._run_after(response.after)
         return keep_alive
+
+    def _run_after(self, work: Callable[[], None]) -> None:
+        try:
+            work()
+        except Exception as exc:  # as for handlers: counted and reported, never fatal to the server
+            if self._on_error is not None:
+                self._on_error(f"{type(exc).__name__} after a response in {self._name}")
 
     def _handle(self, request: HttpRequest) -> HttpResponse:
         try:

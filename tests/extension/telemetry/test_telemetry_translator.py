@@ -374,3 +374,27 @@ def test_agent_server_span_without_final_header_is_not_doubled() -> None:
     (log,) = sink.items("logs")
     assert log["traceId"] == "56" * 16
     assert log["spanId"] == "78" * 8
+
+
+def test_untagged_server_span_with_the_invocation_id_is_not_doubled() -> None:
+    """An OTel-SDK SERVER span (no request-id header) naming the invocation suppresses the synthesized one."""
+    theirs = ob.span(
+        trace_id="9a" * 16,
+        span_id="bc" * 8,
+        name="handler",
+        kind=ob.SPAN_KIND_SERVER,
+        start_ns=1,
+        end_ns=2,
+        attrs={"faas.invocation_id": RID},
+    )
+    other = dict(theirs, spanId="de" * 8, attributes=ob.attributes({"faas.invocation_id": RID2}))
+    sink = Sink()
+    tr = translator(sink)
+    tr.on_untagged_traces(protobuf.encode("traces", ob.request("traces", {}, [other, theirs])))
+    tr.handle_body(body(invoke_events(init_ms=None, logs=("hello",))))
+    assert sink.spans() == []
+    (log,) = sink.items("logs")
+    assert log["spanId"] == "bc" * 8
+    sink.calls.clear()
+    tr.handle_body(body(invoke_events(rid="00000000-0000-4000-8000-000000000000", at=900, init_ms=None)))
+    assert len(sink.spans()) == 1  # an invocation no untagged span names is still synthesized

@@ -69,3 +69,40 @@ def ids_from_requests(requests: Iterable[dict[str, Any]]) -> AgentIds | None:
     first = spans[0]
     trace_id = first.get("traceId")
     return AgentIds(trace_id, "") if isinstance(trace_id, str) and trace_id else None
+
+
+INVOCATION_ID_KEYS = ("faas.invocation_id", "faas.execution")
+
+
+class UntaggedBatch:
+    """A trace batch that arrived without ``X-Zerolag-Request-Id`` (e.g. the OpenTelemetry SDK's exporter),
+    decoded at most once, and only if an invocation without agent data looks for its SERVER span."""
+
+    __slots__ = ("decoded", "payload")
+
+    def __init__(self, payload: bytes) -> None:
+        self.payload = payload
+        self.decoded: dict[str, Any] | None = None
+
+    def spans(self) -> list[dict[str, Any]]:
+        if self.decoded is None:
+            self.decoded = _decode(self.payload) or {}
+            self.payload = b""
+        return _spans([self.decoded])
+
+
+def match_untagged(batches: Iterable[UntaggedBatch], request_id: str) -> AgentIds | None:
+    """The SERVER span whose ``faas.invocation_id`` (or older ``faas.execution``) is ``request_id``."""
+    for batch in batches:
+        for span in batch.spans():
+            if span.get("kind") != 2 or not span.get("traceId") or not span.get("spanId"):
+                continue
+            for kv in span.get("attributes") or []:
+                if (
+                    kv.get("key") in INVOCATION_ID_KEYS
+                    and kv.get("value", {}).get("stringValue") == request_id
+                ):
+                    return AgentIds(
+                        span["traceId"], span["spanId"], span.get("parentSpanId") or "", server=True
+                    )
+    return None

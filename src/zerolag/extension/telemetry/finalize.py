@@ -3,6 +3,7 @@ nothing (the agent reported it), plus its metrics and correlated logs. Pure."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from zerolag.extension.telemetry import agent_ids, build
@@ -26,14 +27,23 @@ class Finished:
 
 
 def finish(
-    inv: Invocation, reason: str | None, now_ns: int, function_name: str, memory_mb: float | None
+    inv: Invocation,
+    reason: str | None,
+    now_ns: int,
+    function_name: str,
+    memory_mb: float | None,
+    *,
+    untagged: Iterable[agent_ids.UntaggedBatch] = (),
 ) -> Finished:
-    """Build everything ``inv`` yields. ``reason`` is the SHUTDOWN reason when no report closed it."""
+    """Build everything ``inv`` yields. ``reason`` is the SHUTDOWN reason when no report closed it;
+    ``untagged`` are recent trace batches without a request id, searched for this invocation's SERVER span."""
     result = outcome(inv, reason, now_ns)
     agent = inv.agent
     forward_logs = bool(inv.logs) and "logs" not in agent.signals
     need_ids = result.failed or forward_logs or not agent.final
     ids = agent_ids.resolve(agent) if agent.trace_batches and need_ids else None
+    if ids is None and not agent.signals:
+        ids = agent_ids.match_untagged(untagged, inv.request_id)
     done = Finished(failed=result.failed)
     done.synthesized = not agent.final and not (ids is not None and ids.server)
     trace_id, span_id, parent = build.invocation_ids(inv, ids)

@@ -165,7 +165,14 @@ def start(ctx: ExtensionContext) -> None:
 
 
 def note_agent_data(request_id: str, signal: str, data: bytes, final: bool) -> None:
-    """Tell the telemetry translator what an agent sent for ``request_id`` (no-op without a subscription)."""
+    """Tell the telemetry translator what an agent sent for ``request_id`` (no-op without a subscription).
+
+    ``request_id`` "" is an untagged batch (e.g. the OpenTelemetry SDK's own exporter): only its traces are
+    kept, to recognise a SERVER span that already reports an invocation."""
     service = _active
-    if service is not None and request_id:
+    if service is None:
+        return
+    if request_id:
         service.note_agent_data(request_id, signal, data, final)
+    elif signal == "traces":
+        service.translator.on_untagged_traces(data)

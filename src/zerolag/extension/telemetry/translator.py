@@ -13,11 +13,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from zerolag.extension.telemetry import build, finalize
+from zerolag.extension.telemetry import agent_ids, build, finalize
 from zerolag.extension.telemetry import otlp_build as ob
 from zerolag.extension.telemetry.batch import BatchError, Event, parse_batch
 from zerolag.extension.telemetry.emf import EmfError, emf_to_metrics
@@ -27,6 +27,7 @@ from zerolag.otlp import Signal
 
 Emit = Callable[[Signal, dict[str, Any], "str | None"], None]
 MAX_OPEN_INVOCATIONS: Final = 64
+MAX_UNTAGGED_BATCHES: Final = 16
 IGNORED_TYPES: Final = frozenset(
     {
         "platform.extension",
@@ -68,6 +69,7 @@ class TelemetryTranslator:
         self._next_cold = True
         self._init: InitPhase | None = None
         self._init_emitted = False
+        self._untagged: deque[agent_ids.UntaggedBatch] = deque(maxlen=MAX_UNTAGGED_BATCHES)
         self.stats: Counter[str] = Counter()
 
     # --- inputs ---------------------------------------------------------------------------------------------
@@ -125,6 +127,13 @@ class TelemetryTranslator:
         with self._cond:
             self._get(request_id, out).agent.add(signal, payload, final)
         self._send(out)
+
+    def on_untagged_traces(self, payload: bytes) -> None:
+        """A trace batch without a request id (e.g. from the OTel SDK): kept briefly so an invocation whose
+        SERVER span it holds (matched by ``faas.invocation_id``) is not synthesized twice."""
+        if payload:
+            with self._cond:
+                self._untagged.append(agent_ids.UntaggedBatch(payload))
 
     def on_shutdown(self, reason: str) -> None:
         """SHUTDOWN: finalize every open invocation (timeout/failure ones as errors) and the init span."""
@@ -251,7 +260,9 @@ class TelemetryTranslator:
         self._open.pop(inv.request_id, None)
         if self._current == inv.request_id:
             self._current = None
-        done = finalize.finish(inv, reason, self._clock(), self._function_name, self._memory_mb)
+        done = finalize.finish(
+            inv, reason, self._clock(), self._function_name, self._memory_mb, untagged=self._untagged
+        )
         if inv.cold_start:
             init = self._init_span(done.trace_id, done.init_parent)
             done.spans.extend([init] if init else [])

@@ -164,7 +164,9 @@ class OtlpReceiver:
 
     def _note_agent(self, request_id: str | None, signal: Signal, data: bytes, final: bool) -> None:
         if request_id is None:
-            return
+            if signal != "traces" or self.on_agent_data is not None:
+                return
+            request_id = ""  # untagged traces (e.g. OTel SDK): telemetry matches them by faas.invocation_id
         if self.on_agent_data is not None:
             self.on_agent_data(request_id, signal, data, final)
             return

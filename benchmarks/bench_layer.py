@@ -7,7 +7,9 @@ interpreter) and times, in fresh processes, importing everything each side of th
 - ``extension``: every module under ``zerolag/lib`` (PYTHONPATH = that dir only, as the launcher sets it);
 - ``agent``: every module under ``python/`` (what the function's sys.path gets from the layer).
 
-``python -c pass`` is measured alongside and subtracted. Also printed: the zip sizes.
+``python -c pass`` is measured alongside and subtracted. Also measured: what the ``extensions/zerolag``
+launcher (sh, finding python3) adds to starting the extension's process, against ``python -m`` directly
+(both run a stub ``zerolag.extension`` that exits at once), and the zip sizes.
 
 Run: ``.venv/bin/python benchmarks/bench_layer.py [--rounds 15]``. Prints a table and a JSON line.
 """
@@ -55,6 +57,31 @@ def time_imports(lib: Path | None, modules: list[str], rounds: int) -> float:
     return statistics.median(times)
 
 
+def launcher_overhead(tree: Path, tmp: Path, rounds: int) -> float:
+    """Median ms the launcher adds over running ``python -m zerolag.extension`` directly (stub module)."""
+    import shutil
+
+    stub = tmp / "stub"
+    shutil.copytree(tree, stub)
+    main = stub / "zerolag" / "lib" / "zerolag" / "extension" / "__main__.py"
+    main.write_text("")
+    for stale in main.parent.glob("__pycache__/__main__.*.pyc"):  # unchecked-hash: it would still be used
+        stale.unlink()
+    bin_dir = tmp / "bin"
+    bin_dir.mkdir()
+    (bin_dir / f"python3.{sys.version_info[1]}").symlink_to(sys.executable)
+    env = {"PATH": str(bin_dir), "PYTHONPATH": str(stub / "zerolag" / "lib")}
+    direct = [sys.executable, "-m", "zerolag.extension"]
+    launcher = [str(stub / "extensions" / "zerolag")]
+    times: dict[str, list[float]] = {"direct": [], "launcher": []}
+    for _ in range(rounds):
+        for name, argv in (("direct", direct), ("launcher", launcher)):
+            start = time.perf_counter()
+            subprocess.run(argv, env=env, check=True, cwd="/")
+            times[name].append((time.perf_counter() - start) * 1000)
+    return statistics.median(times["launcher"]) - statistics.median(times["direct"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
@@ -75,6 +102,7 @@ def main() -> None:
                 name: time_imports(tree / sub, modules, rounds) - empty for name, tree in trees.items()
             }
             results[side]["modules"] = len(modules)
+        overhead = launcher_overhead(trees["pyc"], Path(tmp), rounds)
     print(f"Importing everything the layer ships, fresh process, median of {rounds} (minus `python -c pass`)")
     print(f"{'side':<10}{'modules':>8}{'source only':>14}{'with .pyc':>12}{'saved':>10}")
     for side, row in results.items():
@@ -82,8 +110,19 @@ def main() -> None:
         print(
             f"{side:<10}{row['modules']:>8.0f}{row['source']:>11.1f} ms{row['pyc']:>9.1f} ms{saved:>7.1f} ms"
         )
+    print(f"launcher (sh, finds python3.1x on PATH) adds {overhead:.1f} ms to starting the extension")
     print(f"zip size: source only {sizes['source'] / 1024:.0f} KiB, with .pyc {sizes['pyc'] / 1024:.0f} KiB")
-    print(json.dumps({"bench": "layer", "rounds": rounds, "results": results, "zip_bytes": sizes}))
+    print(
+        json.dumps(
+            {
+                "bench": "layer",
+                "rounds": rounds,
+                "results": results,
+                "zip_bytes": sizes,
+                "launcher_ms": overhead,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -29,7 +29,8 @@ find_python() {
     echo /var/lang/bin/python3
     return 0
   fi
-  for name in python3 python3.14 python3.13 python3.12 python3.11 python3.10; do
+  # Versioned names first: their version is known without starting a python to ask it (~10-30 ms).
+  for name in python3.14 python3.13 python3.12 python3.11 python3.10 python3; do
     candidate=$(command -v "$name" 2>/dev/null) || continue
     if usable "$candidate"; then
       echo "$candidate"

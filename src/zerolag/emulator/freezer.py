@@ -75,7 +75,7 @@ class CgroupFreezer:
         deadline = time.monotonic() + STATE_TIMEOUT_S
         self._set(frozen)
         while not self._is(frozen) and time.monotonic() < deadline:
-            time.sleep(0.001)  # the kernel finishes FREEZING asynchronously; poll with a deadline
+            time.sleep(0.0002)  # the kernel finishes FREEZING asynchronously; poll with a deadline
             self._set(frozen)
 
     def freeze(self) -> None:

@@ -95,22 +95,19 @@ class Sandbox:
             if self._ctx is not None:
                 return
             lay = layout.build(self._code, self._layers, self._runtime_dir, namespace=self._namespace)
-            try:
+            with contextlib.ExitStack() as undo:
+                undo.callback(lay.close)
+                frz = freezer.create(self.id, self._freeze)
+                undo.callback(frz.close)
+                guard = make_guard(self.id, self.cfg.memory_mb)
+                undo.callback(guard.close)
                 self._server = start_api_server()
+                undo.callback(self._teardown)
                 port = self._server.server_address[1]
                 self._ctx = Context(
-                    cfg=self.cfg,
-                    layout=lay,
-                    api=f"127.0.0.1:{port}",
-                    freezer=freezer.create(self.id, self._freeze),
-                    guard=make_guard(self.id, self.cfg.memory_mb),
-                    clock=records.Clock.create(),
-                    sink=self._sink,
+                    self.cfg, lay, f"127.0.0.1:{port}", frz, guard, records.Clock.create(), self._sink
                 )
-            except BaseException:
-                lay.close()
-                self._teardown()
-                raise
+                undo.pop_all()
             self._finalizer = weakref.finalize(self, Sandbox._emergency_cleanup, self._ctx, self._server)
             try:
                 self._init("init")

@@ -164,3 +164,6 @@ def base_env(backend: OtlpBackend, **extra: str) -> dict[str, str]:
     }
     env.update(extra)
     return env
+
+
+OTEL_SDK_LAYER = REPO / ".venv" / "layers" / "otel-sdk"

@@ -6,7 +6,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_support import POWERTOOLS_LAYER, OtlpBackend, attrs, base_env, otlp_backend, write_code
+from e2e_support import (
+    OTEL_SDK_LAYER,
+    POWERTOOLS_LAYER,
+    OtlpBackend,
+    attrs,
+    base_env,
+    otlp_backend,
+    write_code,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -322,3 +330,41 @@ def test_malformed_thundra_bodies_are_counted_and_the_function_keeps_working(
         )
         assert max(p.as_int for p in backend.points("zerolag.extension.thundra_bad_bodies")) == 4
         assert all(_server_spans(backend, r.request_id) for r in results)
+
+
+def test_otel_sdk_server_span_without_request_id_header_is_not_doubled(tmp_path: Path, layer: Path) -> None:
+    """The unmodified OTel SDK exports its own SERVER span (faas.invocation_id, no zerolag header): it stays
+    the only invocation span; nothing is synthesized next to it."""
+    code = write_code(
+        tmp_path / "code",
+        """
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+        from opentelemetry.trace import SpanKind
+
+        provider = TracerProvider()
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        tracer = provider.get_tracer("otel-lambda")
+
+        def handler(event, context):
+            attributes = {"faas.invocation_id": context.aws_request_id}
+            with tracer.start_as_current_span("handler", kind=SpanKind.SERVER, attributes=attributes):
+                print("inside otel")
+            provider.force_flush()
+            return {}
+        """,
+    )
+    with otlp_backend() as backend:
+        env = base_env(backend)
+        env["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://127.0.0.1:{env['ZEROLAG_EXTENSION_PORT']}"
+        results = _run(
+            code, [layer, OTEL_SDK_LAYER], backend, [{}, {}], timeout=15.0, function_name="otel", env=env
+        )
+        assert [r.status for r in results] == ["success", "success"]
+        rids = [r.request_id for r in results]
+        assert backend.wait_for(lambda: len(backend.points("aws.lambda.billed_duration")) >= 2, timeout=60)
+        for rid in rids:
+            (span,) = _server_spans(backend, rid)
+            assert span.name == "handler"
+            assert "zerolag.synthesized" not in attrs(span)

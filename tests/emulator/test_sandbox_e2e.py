@@ -255,3 +255,27 @@ def test_on_log_streams_cloudwatch_lines() -> None:
     report = next(i for i, t in enumerate(lines) if t.startswith(f"REPORT RequestId: {rid}\tDuration: "))
     assert start < hello < end < report
     assert json.loads(r.body)["request_id"] == rid
+
+
+def test_everything_is_cleaned_up_even_after_an_exception() -> None:
+    """Leaving the block by an exception still kills the processes, ends the mount namespace holder and
+    removes the freezer cgroup and the sandbox's temp tree."""
+    seen: dict[str, object] = {}
+
+    def fail_inside() -> None:
+        with Sandbox(code=SCENARIOS, handler="app.info") as sb:
+            sb.invoke({})
+            seen["pid"] = sb._gen.runtime.pid  # type: ignore[union-attr]
+            seen["root"] = sb.layout.root
+            seen["holder"] = sb.layout.holder
+            seen["cgroup"] = getattr(sb._ctx.freezer, "path", None)  # type: ignore[union-attr]
+            raise KeyError("test failure inside the sandbox block")
+
+    with pytest.raises(KeyError):
+        fail_inside()
+    pid = seen["pid"]
+    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+    assert not Path(str(seen["root"])).exists()
+    holder = seen["holder"]
+    assert holder is None or holder.poll() is not None  # type: ignore[attr-defined]
+    assert seen["cgroup"] is None or not Path(str(seen["cgroup"])).exists()

@@ -20,6 +20,7 @@ from zerolag.extension.http import (
 )
 
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+BUDGET_WAIT_S = 10.0  # how long a request may wait for body memory before it gets 503
 
 
 def bind_loopback(port: int, host: str = "127.0.0.1") -> socket.socket:
@@ -37,6 +38,45 @@ def bind_loopback(port: int, host: str = "127.0.0.1") -> socket.socket:
     return sock
 
 
+class ByteBudget:
+    """Bounds the memory all connections may hold in request bodies at once (raw plus decompressed)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.used = 0
+        self.peak = 0
+        self._cond = threading.Condition()
+
+    def acquire(self, n: int, timeout: float) -> bool:
+        n = min(n, self.total)
+        with self._cond:
+            if not self._cond.wait_for(lambda: self.used + n <= self.total, timeout):
+                return False
+            self.used += n
+            self.peak = max(self.peak, self.used)
+            return True
+
+    def release(self, n: int) -> None:
+        with self._cond:
+            self.used -= min(n, self.total)
+            self._cond.notify_all()
+
+
+def body_reservation(headers: dict[str, str], max_body: int) -> int:
+    """Bytes a request may hold in memory: its body (``max_body`` when chunked), plus ``max_body`` more when
+    it must be decompressed."""
+    length = headers.get("content-length", "")
+    size = (
+        int(length)
+        if length.isdigit() and "chunked" not in headers.get("transfer-encoding", "")
+        else max_body
+    )
+    size = min(size, max_body)
+    if headers.get("content-encoding", "identity").strip().lower() not in ("", "identity"):
+        size += max_body
+    return size
+
+
 class HttpServer:
     """Serves ``handler`` on an already listening socket until ``close``."""
 
@@ -50,6 +90,8 @@ class HttpServer:
         idle_timeout_s: float = 60.0,
         on_error: Callable[[str], None] | None = None,
         name: str = "http",
+        budget_bytes: int | None = None,
+        budget_wait_s: float = BUDGET_WAIT_S,
     ) -> None:
         self.sock = sock
         self.port: int = sock.getsockname()[1]
@@ -58,6 +100,8 @@ class HttpServer:
         self.idle_timeout_s = idle_timeout_s
         self._on_error = on_error
         self._slots = threading.BoundedSemaphore(max_connections)
+        self.budget = ByteBudget(2 * max_body if budget_bytes is None else budget_bytes)
+        self.budget_wait_s = budget_wait_s
         self._closed = False
         self._name = name
         self._connections: set[socket.socket] = set()
@@ -121,18 +165,30 @@ class HttpServer:
             if request is None:
                 return False
             keep_alive = request.headers.get("connection", "").lower() != "close"
-            if request.headers.get("expect", "").lower() == "100-continue":
-                conn.sendall(CONTINUE)
-            raw = read_body(rfile, request, self.max_body)  # type: ignore[arg-type]
-            request.body = decode_body(raw, request.headers.get("content-encoding", ""), self.max_body)
-            response = self._handle(request)
+            reserved = body_reservation(request.headers, self.max_body)
+            if not self.budget.acquire(reserved, self.budget_wait_s):
+                raise HttpError(503, "busy: too many bytes in flight", close=True)
+            try:
+                response = self._read_and_handle(conn, rfile, request)
+                if response.after is not None:
+                    conn.sendall(render(response, keep_alive))
+                    self._run_after(response.after)
+                    return keep_alive
+            finally:
+                self.budget.release(reserved)
         except HttpError as exc:
             response = error_response(exc.status, str(exc))
             keep_alive = keep_alive and not exc.close
         conn.sendall(render(response, keep_alive))
-        if response.after is not None:
-            self._run_after(response.after)
         return keep_alive
+
+    def _read_and_handle(self, conn: socket.socket, rfile: object, request: HttpRequest) -> HttpResponse:
+        if request.headers.get("expect", "").lower() == "100-continue":
+            conn.sendall(CONTINUE)
+        raw = read_body(rfile, request, self.max_body)  # type: ignore[arg-type]
+        request.body = decode_body(raw, request.headers.get("content-encoding", ""), self.max_body)
+        del raw
+        return self._handle(request)
 
     def _run_after(self, work: Callable[[], None]) -> None:
         try:

@@ -398,3 +398,23 @@ def test_untagged_server_span_with_the_invocation_id_is_not_doubled() -> None:
     sink.calls.clear()
     tr.handle_body(body(invoke_events(rid="00000000-0000-4000-8000-000000000000", at=900, init_ms=None)))
     assert len(sink.spans()) == 1  # an invocation no untagged span names is still synthesized
+
+
+def test_failed_init_emits_an_error_init_span_at_once() -> None:
+    """initReport with an error status: the init span is emitted right away, with the error type."""
+    sink = Sink()
+    tr = translator(sink)
+    events = init_events()
+    events[2]["record"] = {
+        "initializationType": "on-demand",
+        "phase": "init",
+        "status": "error",
+        "errorType": "Runtime.ImportModuleError",
+        "metrics": {"durationMs": 12.0},
+    }
+    tr.handle_body(body(events))
+    (span,) = sink.spans()
+    assert span["name"] == "fn init"
+    assert span["status"]["code"] == ob.STATUS_ERROR
+    assert attr(span, "error.type") == "Runtime.ImportModuleError"
+    assert span["endTimeUnixNano"] - span["startTimeUnixNano"] == 12_000_000

@@ -418,3 +418,18 @@ def test_failed_init_emits_an_error_init_span_at_once() -> None:
     assert span["status"]["code"] == ob.STATUS_ERROR
     assert attr(span, "error.type") == "Runtime.ImportModuleError"
     assert span["endTimeUnixNano"] - span["startTimeUnixNano"] == 12_000_000
+
+
+def test_redelivered_events_and_late_agent_data_never_make_a_ghost_invocation() -> None:
+    """A re-delivered batch or agent data after the report is counted as late; a timeout SHUTDOWN after it
+    finalizes nothing more."""
+    sink = Sink()
+    tr = translator(sink)
+    events = invoke_events(init_ms=None)
+    tr.handle_body(body(events))
+    tr.handle_body(body(events))
+    tr.on_agent_data(RID, "traces", b"", final=False)
+    tr.on_shutdown("timeout")
+    assert len(sink.spans()) == 1
+    assert len(sink.metric("faas.invocations")) == 1
+    assert tr.stats["late_events"] == 4

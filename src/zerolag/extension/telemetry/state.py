@@ -66,6 +66,7 @@ class Invocation:
     start_ns: int | None = None
     trace: TraceContext | None = None
     invoked_arn: str = ""
+    invoked: bool = False  # seen as an INVOKE event (not only through agent data)
     deadline_ms: int | None = None
     cold_start: bool = False
     version: str = ""

@@ -20,30 +20,18 @@ from typing import Any, Final
 from zerolag.extension.telemetry import agent_ids, build, finalize
 from zerolag.extension.telemetry import otlp_build as ob
 from zerolag.extension.telemetry.batch import BatchError, Event, parse_batch
-from zerolag.extension.telemetry.emf import EmfError, emf_to_metrics
-from zerolag.extension.telemetry.logs import parse_log_record
-from zerolag.extension.telemetry.state import InitPhase, Invocation, LogEntry
+from zerolag.extension.telemetry.handlers import HANDLERS, IGNORED_TYPES, EventHandlers
+from zerolag.extension.telemetry.state import InitPhase, Invocation
 from zerolag.otlp import Signal
 
 Emit = Callable[[Signal, dict[str, Any], "str | None"], None]
 MAX_OPEN_INVOCATIONS: Final = 64
 MAX_UNTAGGED_BATCHES: Final = 16
-IGNORED_TYPES: Final = frozenset(
-    {
-        "platform.extension",
-        "platform.telemetrySubscription",
-        "platform.logsSubscription",
-        "platform.restoreStart",
-        "platform.restoreRuntimeDone",
-        "platform.restoreReport",
-        "platform.fault",
-        "platform.end",
-    }
-)
+MAX_FINISHED_IDS: Final = 256
 _log = logging.getLogger(__name__)
 
 
-class TelemetryTranslator:
+class TelemetryTranslator(EventHandlers):
     """Turns Telemetry API events into OTLP requests, one invocation at a time. Thread-safe."""
 
     def __init__(
@@ -70,6 +58,8 @@ class TelemetryTranslator:
         self._init: InitPhase | None = None
         self._init_emitted = False
         self._untagged: deque[agent_ids.UntaggedBatch] = deque(maxlen=MAX_UNTAGGED_BATCHES)
+        self._finished: deque[str] = deque(maxlen=MAX_FINISHED_IDS)  # re-deliveries and late agent data
+        self._finished_set: set[str] = set()
         self.stats: Counter[str] = Counter()
 
     # --- inputs ---------------------------------------------------------------------------------------------
@@ -112,7 +102,10 @@ class TelemetryTranslator:
             return
         out: list[tuple[Signal, list[ob.JsonDict], str | None]] = []
         with self._cond:
+            if self._late(request_id):
+                return
             inv = self._get(request_id, out)
+            inv.invoked = True
             inv.invoked_arn = str(event.get("invokedFunctionArn") or inv.invoked_arn)
             deadline = event.get("deadlineMs")
             inv.deadline_ms = deadline if isinstance(deadline, int) else inv.deadline_ms
@@ -125,7 +118,8 @@ class TelemetryTranslator:
         """The agent sent a batch tagged ``X-Zerolag-Request-Id`` (``final``: ``X-Zerolag-Final: true``)."""
         out: list[tuple[Signal, list[ob.JsonDict], str | None]] = []
         with self._cond:
-            self._get(request_id, out).agent.add(signal, payload, final)
+            if not self._late(request_id):
+                self._get(request_id, out).agent.add(signal, payload, final)
         self._send(out)
 
     def on_untagged_traces(self, payload: bytes) -> None:
@@ -140,7 +134,8 @@ class TelemetryTranslator:
         out: list[tuple[Signal, list[ob.JsonDict], str | None]] = []
         with self._cond:
             for inv in list(self._open.values()):
-                if inv.start_ns is not None or inv.runtime_done is not None or reason != "spindown":
+                started = inv.start_ns is not None or inv.runtime_done is not None
+                if started or (inv.invoked and reason != "spindown"):
                     self._finalize(inv, out, reason)
                 else:
                     self._open.pop(inv.request_id, None)
@@ -172,7 +167,7 @@ class TelemetryTranslator:
         if kind in IGNORED_TYPES:
             self.stats["ignored_events"] += 1
             return
-        handler = _HANDLERS.get(kind)
+        handler = HANDLERS.get(kind)
         if handler is None:
             self.stats["unknown_types"] += 1
             _log.warning("unknown telemetry event type %r ignored", kind)
@@ -181,70 +176,6 @@ class TelemetryTranslator:
             raise TypeError("record is not an object")
         handler(self, record, t, out)
 
-    def _on_init_start(self, record: dict[str, Any], t: int, out: list[Any]) -> None:
-        self._flush_init(out, None)
-        self._init, self._init_emitted, self._next_cold = InitPhase(start_ns=t, start=record), False, True
-
-    def _on_init_runtime_done(self, record: dict[str, Any], t: int, out: list[Any]) -> None:
-        init = self._init or InitPhase()
-        init.runtime_done, init.runtime_done_ns, self._init = record, t, init
-
-    def _on_init_report(self, record: dict[str, Any], t: int, out: list[Any]) -> None:
-        init = self._init or InitPhase()
-        init.report, init.report_ns, self._init = record, t, init
-        if record.get("status", "success") != "success":
-            self._flush_init(out, None)
-
-    def _on_start(self, record: dict[str, Any], t: int, out: list[Any]) -> None:
-        inv = self._get(_request_id(record), out)
-        inv.start_ns = t if inv.start_ns is None else inv.start_ns
-        tracing = record.get("tracing")
-        if isinstance(tracing, dict):
-            inv.set_tracing(tracing.get("value"))
-        inv.version = str(record.get("version") or "")
-        inv.cold_start, self._next_cold = self._next_cold, False
-        self._current = inv.request_id
-
-    def _on_runtime_done(self, record: dict[str, Any], t: int, out: list[Any]) -> None:
-        inv = self._get(_request_id(record), out)
-        inv.runtime_done, inv.runtime_done_ns = record, t
-        self._done.append(inv.request_id)
-        if self._current == inv.request_id:
-            self._current = None
-
-    def _on_report(self, record: dict[str, Any], t: int, out: list[Any]) -> None:
-        inv = self._get(_request_id(record), out)
-        inv.report, inv.report_ns = record, t
-        if isinstance(record.get("metrics"), dict) and "initDurationMs" in record["metrics"]:
-            inv.cold_start = True
-        self._finalize(inv, out, None)
-
-    def _on_logs_dropped(self, record: dict[str, Any], t: int, out: list[Any]) -> None:
-        dropped = record.get("droppedRecords")
-        self.stats["platform_logs_dropped"] += dropped if isinstance(dropped, int) else 0
-
-    def _on_log(self, source: str, record: object, t: int, out: list[Any]) -> None:
-        line = parse_log_record(record)
-        request_id = line.request_id or (self._current if source == "function" else None)
-        if line.emf is not None:
-            try:
-                metrics = emf_to_metrics(line.emf, t, request_id)
-            except EmfError as exc:
-                self.stats["bad_emf"] += 1
-                _log.warning("EMF line not translated: %s", exc)
-            else:
-                self.stats["emf_metrics"] += len(metrics)
-                if metrics:
-                    out.append(("metrics", metrics, request_id))
-                return
-        entry = LogEntry(t, line, source)
-        inv = self._open.get(request_id) if request_id else None
-        if inv is not None and source == "function":
-            inv.add_log(entry)
-        else:
-            out.append(("logs", [build.log_record(entry, request_id, "", "")], request_id))
-
-    # --- bookkeeping ----------------------------------------------------------------------------------------
     def _get(self, request_id: str, out: list[Any]) -> Invocation:
         inv = self._open.get(request_id)
         if inv is None:
@@ -256,8 +187,19 @@ class TelemetryTranslator:
             self._open[request_id] = inv
         return inv
 
+    def _late(self, request_id: str) -> bool:
+        """An event for an invocation already finalized (a re-delivery, late agent data): counted, ignored."""
+        if request_id in self._finished_set:
+            self.stats["late_events"] += 1
+            return True
+        return False
+
     def _finalize(self, inv: Invocation, out: list[Any], reason: str | None) -> None:
         self._open.pop(inv.request_id, None)
+        if len(self._finished) == self._finished.maxlen:
+            self._finished_set.discard(self._finished[0])
+        self._finished.append(inv.request_id)
+        self._finished_set.add(inv.request_id)
         if self._current == inv.request_id:
             self._current = None
         done = finalize.finish(
@@ -295,21 +237,3 @@ class TelemetryTranslator:
             except Exception:  # the sink is someone else's code: never let it break the listener
                 self.stats["emit_errors"] += 1
                 _log.exception("emitting %s failed", signal)
-
-
-def _request_id(record: dict[str, Any]) -> str:
-    request_id = record.get("requestId")
-    if not isinstance(request_id, str) or not request_id:
-        raise ValueError("record has no requestId")
-    return request_id
-
-
-_HANDLERS: Final[dict[str, Callable[[TelemetryTranslator, dict[str, Any], int, list[Any]], None]]] = {
-    "platform.initStart": TelemetryTranslator._on_init_start,
-    "platform.initRuntimeDone": TelemetryTranslator._on_init_runtime_done,
-    "platform.initReport": TelemetryTranslator._on_init_report,
-    "platform.start": TelemetryTranslator._on_start,
-    "platform.runtimeDone": TelemetryTranslator._on_runtime_done,
-    "platform.report": TelemetryTranslator._on_report,
-    "platform.logsDropped": TelemetryTranslator._on_logs_dropped,
-}

@@ -94,3 +94,50 @@ def test_unmodified_thundra_agent_reaches_the_otlp_backend(tmp_path: Path, layer
         assert [a["faas.invocation_id"] for a in synthesized if a["faas.invocation_id"] in rids] == []
         everything = b"".join(m.SerializeToString() for _, m in backend.requests)
         assert b"thundra-secret-key-123" not in everything
+
+
+def test_thundra_timeout_report_and_the_platform_verdict(tmp_path: Path, layer: Path) -> None:
+    """Thundra reports the timeout itself (timeout=true before the deadline): its SERVER span has error
+    status; the platform's verdict is a child error span in the same trace, not a second invocation span."""
+    from zerolag.emulator import Sandbox
+
+    code = write_code(tmp_path / "code", "import time\n\ndef handler(event, context):\n    time.sleep(60)\n")
+    handler = "thundra.handler.wrapper"
+    with otlp_backend() as backend:
+        env = base_env(
+            backend,
+            THUNDRA_APIKEY="thundra-secret-key-123",
+            THUNDRA_AGENT_REPORT_REST_LOCAL="true",
+            THUNDRA_AGENT_LAMBDA_HANDLER="app.handler",
+        )
+        if port_is_free(THUNDRA_DEFAULT_PORT):
+            env["ZEROLAG_THUNDRA_PORT"] = str(THUNDRA_DEFAULT_PORT)
+        else:
+            (code / "shim.py").write_text(SHIM, encoding="utf-8")
+            handler = "shim.wrapper"
+        with Sandbox(
+            code=str(code),
+            handler=handler,
+            layers=[str(layer), str(THUNDRA_LAYER)],
+            env=env,
+            timeout=3.0,
+            function_name="thundra-slow",
+        ) as sb:
+            result = sb.invoke({})
+            sb.shutdown()
+        assert result.status == "timeout"
+        rid = result.request_id
+
+        def spans_of(pred: Any) -> list[Any]:
+            return [s for s in backend.spans() if attrs(s).get("faas.invocation_id") == rid and pred(s)]
+
+        assert backend.wait_for(
+            lambda: bool(spans_of(lambda s: attrs(s).get("zerolag.platform_outcome"))), 60
+        )
+        (server,) = spans_of(lambda s: s.kind == 2)
+        assert server.status.code == 2
+        assert "thundra.transaction_id" in attrs(server)
+        (verdict,) = spans_of(lambda s: attrs(s).get("zerolag.platform_outcome"))
+        assert verdict.parent_span_id == server.span_id
+        assert verdict.trace_id == server.trace_id
+        assert attrs(verdict)["error.type"] == "Sandbox.Timedout"

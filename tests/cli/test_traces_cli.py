@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
+
+# The collector tests' client and payload builders (test dirs are not packages here).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "collector"))
 from click.testing import CliRunner
-from tests.collector.conftest import READ_KEY, Client, make_config
-from tests.collector.payloads import MS, T0, function_logs, invocation_trace, platform_metrics
+from collector_client import READ_KEY, Client, make_config
+from collector_payloads import MS, T0, function_logs, invocation_trace, platform_metrics
 
 from zerolag.cli.main import cli
 from zerolag.collector import Collector

@@ -90,6 +90,9 @@ class App:
             return _reply(receiver.failure(exc.status, exc.message, media))
         try:
             self.store.ingest(rows)
+        except (sqlite3.IntegrityError, sqlite3.InterfaceError, OverflowError) as exc:
+            # the data itself cannot be stored: a retry would fail the same way, so not a 5xx
+            return _reply(receiver.failure(400, f"unstorable {signal} request: {exc}", media))
         except sqlite3.Error:
             logger.exception("storing a %s request failed", signal)
             return _reply(receiver.failure(503, "store unavailable, retry later", media))

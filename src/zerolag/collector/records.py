@@ -9,6 +9,7 @@ memory and init duration. The store merges the facts of one request id into one 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,8 +56,13 @@ class Rows:
         return len(self.spans) + len(self.logs) + len(self.points)
 
 
+_INT64 = (-(2**63), 2**63 - 1)
+
+
 def _int(value: Any) -> int:
-    return int(value) if value not in (None, "") else 0
+    """An OTLP integer as SQLite can hold it: uint64 timestamps past 2262 are clamped to int64."""
+    number = int(value) if value not in (None, "") else 0
+    return min(max(number, _INT64[0]), _INT64[1])
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)  # one encoder: json.dumps builds one per call
@@ -235,11 +241,17 @@ def log_rows(request: Mapping[str, Any], now_ns: int) -> Rows:
 
 
 # --- metrics -----------------------------------------------------------------------------------------------
+def _finite(value: Any) -> float:
+    """A number SQLite can store (NaN, which it cannot, becomes 0)."""
+    number = float(value or 0)
+    return 0.0 if math.isnan(number) else number
+
+
 def _value(kind: str, point: Mapping[str, Any]) -> tuple[float, int | None, float | None]:
     """(value, count, sum) of a data point: the number itself, or a histogram/summary's mean."""
     if kind in ("gauge", "sum"):
-        return float(point.get("asDouble", point.get("asInt", 0)) or 0), None, None
-    count, total = _int(point.get("count")), float(point.get("sum") or 0.0)
+        return float(_finite(point.get("asDouble", point.get("asInt", 0)))), None, None
+    count, total = _int(point.get("count")), float(_finite(point.get("sum")))
     return (total / count if count else 0.0), count, total
 
 

@@ -6,10 +6,10 @@ import gzip
 import sqlite3
 from pathlib import Path
 
+from collector_client import INGEST_KEY, make_config
+from collector_payloads import invocation_trace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.collector.conftest import INGEST_KEY, make_config
-from tests.collector.payloads import invocation_trace
 
 from zerolag.collector.app import App, Request
 from zerolag.collector.store import Store

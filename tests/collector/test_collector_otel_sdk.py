@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from tests.collector.conftest import INGEST_KEY, Client
+from collector_client import INGEST_KEY, Client
 
 pytest.importorskip("opentelemetry.exporter.otlp.proto.http")
 

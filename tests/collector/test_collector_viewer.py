@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.collector.conftest import INGEST_KEY, READ_KEY, Client
-from tests.collector.payloads import MS, T0, function_logs, invocation_trace, platform_metrics
+from collector_client import INGEST_KEY, READ_KEY, Client
+from collector_payloads import MS, T0, function_logs, invocation_trace, platform_metrics
 
 
 def seed(client: Client) -> None:
@@ -132,7 +132,7 @@ def test_a_key_with_cookie_special_characters_round_trips(tmp_path) -> None:
     """A key with spaces, ``;`` and ``=`` still works through ``?key=`` and the cookie it sets."""
     from urllib.parse import quote
 
-    from tests.collector.conftest import make_config
+    from collector_client import make_config
 
     from zerolag.collector import Collector
 

@@ -6,8 +6,8 @@ import gzip
 import sqlite3
 
 import pytest
-from tests.collector.conftest import INGEST_KEY, READ_KEY, Client
-from tests.collector.payloads import function_logs, invocation_trace, platform_metrics
+from collector_client import INGEST_KEY, READ_KEY, Client
+from collector_payloads import function_logs, invocation_trace, platform_metrics
 
 from zerolag.collector import Collector
 from zerolag.otlp import protobuf
@@ -134,7 +134,7 @@ def test_unsupported_content_type_is_415(client: Client, collector: Collector) -
 
 def test_oversized_body_is_413(tmp_path) -> None:
     """A body over the configured limit is refused with 413 before it is read."""
-    from tests.collector.conftest import make_config
+    from collector_client import make_config
 
     with Collector(make_config(tmp_path, max_body_bytes=1000)) as small:
         client = Client(small)
@@ -145,7 +145,7 @@ def test_oversized_body_is_413(tmp_path) -> None:
 
 def test_gzip_bomb_is_413(tmp_path) -> None:
     """A small gzip body that inflates past the limit is refused with 413."""
-    from tests.collector.conftest import make_config
+    from collector_client import make_config
 
     with Collector(make_config(tmp_path, max_body_bytes=10_000)) as small:
         client = Client(small)
@@ -173,3 +173,21 @@ def test_resent_spans_are_stored_once(client: Client, collector: Collector) -> N
     assert client.export("traces", request)[0] == 200
     assert counts(collector)["spans"] == 3
     assert counts(collector)["span_events"] == 2
+
+
+def test_extreme_numbers_are_stored_not_refused(client: Client, collector: Collector) -> None:
+    """A uint64 timestamp past int64 (found by the fuzzer) and a NaN gauge are stored, clamped, with a 200."""
+    trace = invocation_trace("fn", "r-big", children=0)
+    trace["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["endTimeUnixNano"] = 2**64 - 1
+    assert client.export("traces", trace)[0] == 200
+    metrics = platform_metrics("fn", "r-big")
+    metrics["resourceMetrics"][0]["scopeMetrics"][0]["metrics"][0]["gauge"]["dataPoints"][0]["asDouble"] = (
+        float("nan")
+    )
+    assert client.export("metrics", metrics)[0] == 200
+    db = sqlite3.connect(collector.config.db_path)
+    try:
+        assert db.execute("SELECT end_ns FROM spans").fetchone()[0] == 2**63 - 1
+        assert db.execute("SELECT COUNT(*) FROM metric_points WHERE value = 0").fetchone()[0] == 1
+    finally:
+        db.close()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.collector.conftest import Client
-from tests.collector.payloads import function_logs, invocation_trace, platform_metrics
+from collector_client import Client
+from collector_payloads import function_logs, invocation_trace, platform_metrics
 
 from zerolag.collector import Collector
 

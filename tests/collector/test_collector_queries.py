@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from tests.collector.conftest import Client
-from tests.collector.payloads import MS, T0, function_logs, invocation_trace, platform_metrics
+from collector_client import Client
+from collector_payloads import MS, T0, function_logs, invocation_trace, platform_metrics
 
 
 @pytest.fixture

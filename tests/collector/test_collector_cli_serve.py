@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.collector.conftest import Client
-from tests.collector.payloads import invocation_trace
+from collector_client import Client
+from collector_payloads import invocation_trace
 
 from zerolag.otlp import protobuf
 

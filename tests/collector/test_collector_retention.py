@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.collector.conftest import Client, make_config
-from tests.collector.payloads import MS, T0, function_logs, invocation_trace, platform_metrics
+from collector_client import Client, make_config
+from collector_payloads import MS, T0, function_logs, invocation_trace, platform_metrics
 
 from zerolag.collector import Collector, Store
 from zerolag.collector.records import log_rows, metric_rows, trace_rows

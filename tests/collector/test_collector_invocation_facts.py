@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.collector.payloads import MS, T0, attrs, invocation_trace, platform_metrics
+from collector_payloads import MS, T0, attrs, invocation_trace, platform_metrics
 
 from zerolag.collector import Store, queries
 from zerolag.collector.records import metric_rows, trace_rows

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.collector.conftest import READ_KEY, Client, make_config
-from tests.collector.payloads import (
+from collector_client import READ_KEY, Client, make_config
+from collector_payloads import (
     MS,
     T0,
     attrs,

@@ -25,7 +25,8 @@ def test_cold_start_path_imports_neither_typing_nor_lambda_wire() -> None:
 
     code = (
         "import sys; import zerolag.extension.__main__ as m; "
-        "heavy = ('typing', 're', 'zerolag.lambda_wire', 'json', 'threading', 'encodings.idna'); "
+        "heavy = ('typing', 're', 'zerolag.lambda_wire', 'json', 'threading', 'encodings.idna', 'socket',"
+        " 'enum'); "
         "print(sorted(n for n in heavy if n in sys.modules))"
     )
     out = subprocess.run(

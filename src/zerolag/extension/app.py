@@ -6,6 +6,7 @@ Failures here are reported as ``/extension/init/error`` with a message that name
 
 from __future__ import annotations
 
+import _socket
 import dataclasses
 import importlib
 import logging
@@ -114,13 +115,20 @@ def _fail_init(api: str, ext_id: str, error_type: str, message: str) -> None:
     extapi.report_error(api, ext_id, error_type, message, init=True)
 
 
+def adopt(raw: _socket.socket) -> socket.socket:
+    """The ``socket.socket`` for a listener bound with ``_socket`` before registration."""
+    return socket.socket(raw.family, raw.type, raw.proto, fileno=raw.detach())
+
+
 def run(
     env: Mapping[str, str],
     api: str,
     ext_id: str,
-    otlp_sock: socket.socket,
-    listeners: dict[str, socket.socket],
+    raw_otlp: _socket.socket,
+    raw_listeners: dict[str, _socket.socket],
 ) -> int:
+    otlp_sock = adopt(raw_otlp)
+    listeners = {name: adopt(raw) for name, raw in raw_listeners.items()}
     try:
         config = with_api_key(load_config(env), env)
     except ConfigError as exc:

@@ -69,9 +69,10 @@ def launcher_overhead(tree: Path, tmp: Path, rounds: int) -> float:
         stale.unlink()
     bin_dir = tmp / "bin"
     bin_dir.mkdir()
-    (bin_dir / f"python3.{sys.version_info[1]}").symlink_to(sys.executable)
-    env = {"PATH": str(bin_dir), "PYTHONPATH": str(stub / "zerolag" / "lib")}
-    direct = [sys.executable, "-m", "zerolag.extension"]
+    python = bin_dir / f"python3.{sys.version_info[1]}"
+    python.symlink_to(sys.executable)
+    env = {"PATH": str(bin_dir), "PYTHONPATH": str(stub / "zerolag" / "lib"), "PYTHONDONTWRITEBYTECODE": "1"}
+    direct = [str(python), "-S", "-m", "zerolag.extension"]  # what the launcher execs, minus the launcher
     launcher = [str(stub / "extensions" / "zerolag")]
     times: dict[str, list[float]] = {"direct": [], "launcher": []}
     for _ in range(rounds):

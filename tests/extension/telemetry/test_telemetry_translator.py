@@ -433,3 +433,15 @@ def test_redelivered_events_and_late_agent_data_never_make_a_ghost_invocation() 
     assert len(sink.spans()) == 1
     assert len(sink.metric("faas.invocations")) == 1
     assert tr.stats["late_events"] == 4
+
+
+def test_a_print_line_drained_after_runtime_done_still_belongs_to_its_invocation() -> None:
+    """stdout is read asynchronously: a line that arrives after runtimeDone goes to the last invocation."""
+    sink = Sink()
+    events = invoke_events(init_ms=None, logs=())
+    events.insert(2, {"time": events[1]["time"], "type": "function", "record": "late line\n"})
+    translator(sink).handle_body(body(events))
+    (log,) = sink.items("logs")
+    (span,) = sink.spans()
+    assert attr(log, "faas.invocation_id") == RID
+    assert log["spanId"] == span["spanId"]

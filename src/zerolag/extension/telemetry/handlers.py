@@ -33,6 +33,7 @@ class EventHandlers:
     stats: Counter[str]
     _open: dict[str, Invocation]
     _current: str | None
+    _last_started: str | None
     _next_cold: bool
     _init: InitPhase | None
     _init_emitted: bool
@@ -74,7 +75,7 @@ class EventHandlers:
             inv.set_tracing(tracing.get("value"))
         inv.version = str(record.get("version") or "")
         inv.cold_start, self._next_cold = self._next_cold, False
-        self._current = inv.request_id
+        self._current = self._last_started = inv.request_id
 
     def _on_runtime_done(self, record: dict[str, Any], t: int, out: list[Any]) -> None:
         if self._late(_request_id(record)):
@@ -100,7 +101,10 @@ class EventHandlers:
 
     def _on_log(self, source: str, record: object, t: int, out: list[Any]) -> None:
         line = parse_log_record(record)
-        request_id = line.request_id or (self._current if source == "function" else None)
+        # A line without a request id belongs to the running invocation; one that arrives after runtimeDone
+        # (stdout is drained asynchronously) to the last one started, if any.
+        fallback = (self._current or self._last_started) if source == "function" else None
+        request_id = line.request_id or fallback
         if line.emf is not None:
             try:
                 metrics = emf_to_metrics(line.emf, t, request_id)

@@ -54,6 +54,7 @@ class TelemetryTranslator(EventHandlers):
         self._cond = threading.Condition()
         self._open: dict[str, Invocation] = {}
         self._current: str | None = None
+        self._last_started: str | None = None
         self._next_cold = True
         self._init: InitPhase | None = None
         self._init_emitted = False

@@ -114,3 +114,38 @@ def test_cli_builds_the_layer(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert str(out) in result.output
     assert "extensions/zerolag" in zipfile.ZipFile(out).namelist()
+
+
+def _other_python() -> tuple[str, str] | None:
+    """Another runnable python3.1x on PATH and its cache tag (pyenv shims may exist but not run)."""
+    import shutil
+    import subprocess
+    import sys
+
+    for minor in (10, 12, 13, 14):
+        found = shutil.which(f"python3.{minor}")
+        if minor == sys.version_info[1] or found is None:
+            continue
+        probe = [found, "-c", "import sys; print(sys.implementation.cache_tag)"]
+        result = subprocess.run(probe, capture_output=True, text=True, check=False)
+        if result.returncode == 0:
+            return found, result.stdout.strip()
+    return None
+
+
+def test_compiling_for_two_pythons_ships_both_tags(tmp_path: Path) -> None:
+    """`layer build --compile --python A --python B` ships .pyc for both versions side by side."""
+    import sys
+
+    found = _other_python()
+    if found is None:
+        pytest.skip("no second runnable python3.1x on PATH")
+    other, tag = found
+    out = tmp_path / "multi.zip"
+    argv = ["layer", "build", "--out", str(out), "--compile", "--python", sys.executable, "--python", other]
+    result = CliRunner().invoke(cli, argv)
+    assert result.exit_code == 0, result.output
+    names = zipfile.ZipFile(out).namelist()
+    for cache_tag in (sys.implementation.cache_tag, tag):
+        assert f"zerolag/lib/zerolag/__pycache__/__init__.{cache_tag}.pyc" in names
+        assert f"python/zerolag/__pycache__/__init__.{cache_tag}.pyc" in names

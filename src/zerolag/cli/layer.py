@@ -27,16 +27,17 @@ def layer() -> None:
 )
 @click.option(
     "--python",
-    default=sys.executable,
-    show_default="this interpreter",
-    help="Interpreter that byte-compiles with --compile: use the Lambda runtime's version (e.g. python3.12).",
+    "pythons",
+    multiple=True,
+    help="Interpreter that byte-compiles with --compile (repeatable: one per Lambda runtime version you "
+    "target, e.g. --python python3.12 --python python3.13). Default: this interpreter.",
 )
-def build(out: Path, compile_: bool, python: str) -> None:
+def build(out: Path, compile_: bool, pythons: tuple[str, ...]) -> None:
     """Build the layer zip from this source tree."""
     from zerolag.layer.build import LayerBuildError, build_layer
 
     try:
-        path = build_layer(out, compile_with=python if compile_ else None)
+        path = build_layer(out, compile_with=(pythons or (sys.executable,)) if compile_ else None)
     except LayerBuildError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{path} ({path.stat().st_size / 1024:.1f} KiB)")

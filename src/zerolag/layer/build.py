@@ -19,7 +19,7 @@ import stat
 import subprocess
 import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import zerolag
@@ -100,8 +100,21 @@ def compile_tree(tree: Path, python: str) -> None:
             )
 
 
-def build_layer_tree(dest_dir: Path | str, *, compile_with: str | None = None) -> Path:
-    """Write the layer's files under ``dest_dir`` (created; must be empty or absent) and return it."""
+Pythons = str | Sequence[str] | None
+
+
+def _pythons(compile_with: Pythons) -> list[str]:
+    if compile_with is None:
+        return []
+    return [compile_with] if isinstance(compile_with, str) else list(compile_with)
+
+
+def build_layer_tree(dest_dir: Path | str, *, compile_with: Pythons = None) -> Path:
+    """Write the layer's files under ``dest_dir`` (created; must be empty or absent) and return it.
+
+    ``compile_with``: one interpreter or several (e.g. python3.11 and python3.12); each adds its own .pyc
+    (the file names carry the version tag, so they sit side by side in ``__pycache__``).
+    """
     dest = Path(dest_dir)
     dest.mkdir(parents=True, exist_ok=True)
     if any(dest.iterdir()):
@@ -112,8 +125,8 @@ def build_layer_tree(dest_dir: Path | str, *, compile_with: str | None = None) -
     wrapper = PACKAGE_ROOT / WRAPPER_SOURCE
     if wrapper.is_file():
         _install_executable(wrapper, dest / WRAPPER)
-    if compile_with is not None:
-        compile_tree(dest, compile_with)
+    for python in _pythons(compile_with):
+        compile_tree(dest, python)
     return dest
 
 
@@ -145,7 +158,7 @@ def zip_tree(tree: Path, out_zip: Path) -> Path:
     return out_zip
 
 
-def build_layer(out_zip: Path | str, *, compile_with: str | None = None) -> Path:
+def build_layer(out_zip: Path | str, *, compile_with: Pythons = None) -> Path:
     """Build the layer zip at ``out_zip`` and return its path."""
     with tempfile.TemporaryDirectory(prefix="zerolag-layer-") as tmp:
         tree = build_layer_tree(Path(tmp) / "layer", compile_with=compile_with)

@@ -68,9 +68,16 @@ def main() -> int:
         sys.stderr.write(f'{{"level":"ERROR","message":"{safe}"}}\n')
         extapi.report_error(api, ext_id, error_type, message, init=True)
         return 1
+    # Serve the function first (it may send as soon as its runtime starts), then load the rest.
+    import socket
+
+    from zerolag.extension.early import start_receiver
+
+    sock = socket.socket(otlp_sock.family, otlp_sock.type, otlp_sock.proto, fileno=otlp_sock.detach())
+    receiver, sink = start_receiver(sock, env)
     from zerolag.extension import app
 
-    return app.run(env, api, ext_id, otlp_sock, listeners)
+    return app.run(env, api, ext_id, receiver=receiver, early_sink=sink, raw_listeners=listeners)
 
 
 if __name__ == "__main__":

@@ -22,13 +22,13 @@ from zerolag.extension.buffer import MemoryBuffer
 from zerolag.extension.config import ConfigError, ExtensionConfig, load_config
 from zerolag.extension.context import ExtensionContext
 from zerolag.extension.counters import Counters
+from zerolag.extension.early import EarlySink
 from zerolag.extension.flush import FlushPolicy
 from zerolag.extension.forwarder import Forwarder
 from zerolag.extension.log import setup as setup_logging
 from zerolag.extension.loop import EventLoop
 from zerolag.extension.pipeline import Pipeline
 from zerolag.extension.plugins import PLUGINS
-from zerolag.extension.receiver import OtlpReceiver
 from zerolag.extension.server import HttpServer
 from zerolag.extension.spool import Spool
 from zerolag.extension.store import Store
@@ -124,10 +124,13 @@ def run(
     env: Mapping[str, str],
     api: str,
     ext_id: str,
-    raw_otlp: _socket.socket,
+    *,
+    receiver: HttpServer,
+    early_sink: EarlySink,
     raw_listeners: dict[str, _socket.socket],
 ) -> int:
-    otlp_sock = adopt(raw_otlp)
+    """Load the configuration and everything else, hand the early receiver's data to the pipeline, start
+    the plugins, then run the event loop (returns the exit code)."""
     listeners = {name: adopt(raw) for name, raw in raw_listeners.items()}
     try:
         config = with_api_key(load_config(env), env)
@@ -146,14 +149,8 @@ def run(
     ctx = ExtensionContext(
         config, env=env, extension_id=ext_id, runtime_api=api, pipeline=pipeline, listeners=listeners
     )
-    receiver = HttpServer(
-        otlp_sock,
-        OtlpReceiver(pipeline),
-        max_body=config.max_request_bytes,
-        on_error=lambda what: counters.add("handler_errors"),
-        name="otlp",
-    )
-    receiver.start()
+    receiver.max_body = config.max_request_bytes
+    early_sink.attach(pipeline)
     pipeline.start()
     try:
         plugins = start_plugins(ctx)

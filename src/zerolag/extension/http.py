@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import BinaryIO
 
 MAX_LINE = 8192
@@ -33,24 +32,40 @@ REASONS = {
 }
 
 
-@dataclass
 class HttpRequest:
-    method: str
-    path: str
-    query: str
-    headers: dict[str, str]  # lowercase names
-    body: bytes = b""
+    """One request: ``headers`` has lowercase names; ``body`` is already decoded (gzip/deflate)."""
+
+    __slots__ = ("body", "headers", "method", "path", "query")
+
+    def __init__(
+        self, method: str, path: str, query: str, headers: dict[str, str], body: bytes = b""
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
 
 
-@dataclass
 class HttpResponse:
-    status: int
-    body: bytes = b""
-    content_type: str = "application/json"
-    headers: tuple[tuple[str, str], ...] = field(default=())
-    # Work to do after the response is sent (the client is not kept waiting for it), before the next request
-    # on the same connection is read.
-    after: Callable[[], None] | None = field(default=None, repr=False)
+    """One response. ``after`` is work to do once the response is sent (the client is not kept waiting for
+    it), before the next request on the same connection is read."""
+
+    __slots__ = ("after", "body", "content_type", "headers", "status")
+
+    def __init__(
+        self,
+        status: int,
+        body: bytes = b"",
+        content_type: str = "application/json",
+        headers: tuple[tuple[str, str], ...] = (),
+        after: Callable[[], None] | None = None,
+    ) -> None:
+        self.status = status
+        self.body = body
+        self.content_type = content_type
+        self.headers = headers
+        self.after = after
 
 
 Handler = Callable[[HttpRequest], HttpResponse]

@@ -1,4 +1,4 @@
-"""The early receiver's sink: what arrives before the pipeline exists is handed over in order, nothing lost."""
+"""The early receiver's sink: what arrives before the pipeline exists is handed over in order."""
 
 from __future__ import annotations
 

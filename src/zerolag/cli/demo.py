@@ -49,6 +49,10 @@ def _stored(stack: Stack) -> list[dict[str, Any]]:
 
 
 def _check_pieces() -> None:
+    from zerolag.cli.demo_run import EXAMPLES
+
+    if not (EXAMPLES / "api" / "app.py").is_file():
+        raise DemoError(f"the example functions are not at {EXAMPLES}: run the demo from a clone of zerolag")
     for module, what in (("zerolag.emulator", "the emulator"), ("zerolag.extension", "the extension")):
         try:
             __import__(module)

@@ -114,3 +114,15 @@ def test_missing_database_fails_clearly(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["traces", "--db", str(tmp_path / "none.db"), "list"])
     assert result.exit_code == 1
     assert "no collector database" in result.output
+
+
+def test_log_bodies_are_one_line_in_the_table() -> None:
+    """A traceback joined with CR (Lambda's text format) shows as its first line and a marker; long lines
+    are cut, so the table stays readable."""
+    from zerolag.cli.traces_render import one_line
+
+    assert one_line("KeyError: 'id'\rTraceback (most recent call last):\r  File x") == "KeyError: 'id' …"
+    assert one_line("plain") == "plain"
+    cut = one_line("x" * 500, width=50)
+    assert len(cut) == 50
+    assert cut.endswith(" …")

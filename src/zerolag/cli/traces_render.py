@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 BAR_WIDTH = 40
+LOG_WIDTH = 100
 
 
 def _clock(ns: int | None) -> str:
@@ -26,6 +27,15 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     return "\n".join(lines)
+
+
+def one_line(text: str, width: int = LOG_WIDTH) -> str:
+    """A log body on one line: its first line (Lambda joins traceback lines with CR), cut to ``width``."""
+    lines = [line.strip() for line in text.replace("\r", "\n").splitlines() if line.strip()]
+    first = lines[0] if lines else ""
+    if len(first) > width:
+        return first[: width - 2] + " …"
+    return first + (" …" if len(lines) > 1 else "")
 
 
 def _cold(value: bool | None) -> str:
@@ -113,7 +123,7 @@ def detail_text(detail: Mapping[str, Any]) -> str:
     width = max(len(k) for k, _ in facts)
     parts = ["\n".join(f"{k.ljust(width)}  {v}" for k, v in facts), "", waterfall_text(detail["spans"]), ""]
     logs = [
-        (_clock(r["time_ns"]), str(r["severity_text"] or r["severity_number"] or ""), r["body"])
+        (_clock(r["time_ns"]), str(r["severity_text"] or r["severity_number"] or ""), one_line(r["body"]))
         for r in detail["logs"]
     ]
     parts.append(table(("TIME (UTC)", "LEVEL", "LOG"), logs) if logs else "(no logs)")

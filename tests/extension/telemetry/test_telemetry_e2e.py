@@ -85,7 +85,7 @@ def test_function_without_agent_gets_one_span_per_invocation_metrics_and_correla
             code, [layer], backend, [{"n": i} for i in range(3)], timeout=10.0, function_name="plain"
         )
         rids = [r.request_id for r in results]
-        assert [r.status for r in results] == ["success"] * 3
+        assert [r.status for r in results] == ["success"] * 3, [(r.error_type, r.body[:300]) for r in results]
         assert backend.wait_for(lambda: all(_server_spans(backend, rid) for rid in rids), timeout=60)
         assert backend.wait_for(lambda: len(backend.points("aws.lambda.billed_duration")) >= 3, timeout=60)
         for rid in rids:

@@ -85,3 +85,14 @@ def test_an_extension_that_crashes_fails_the_run(tmp_path: Path, layer_tree: Pat
     assert not report.ok
     failed = {c.name for c in report.checks if not c.ok}
     assert failed & {"extension registers", "cold invocation succeeds", "runs in the emulator"}
+
+
+def test_json_report_for_tools(tmp_path: Path) -> None:
+    """--json --no-run prints one JSON object with every structural check, and exits 0 when all pass."""
+    import json
+
+    code, output = _verify(build_layer(tmp_path / "layer.zip"), "--no-run", "--json")
+    assert code == 0, output
+    report = json.loads(output)
+    assert report["ok"] is True
+    assert {"readable zip", "documented layout"} <= {c["name"] for c in report["checks"]}

@@ -49,11 +49,17 @@ def build(out: Path, compile_: bool, pythons: tuple[str, ...]) -> None:
     "--no-run", is_flag=True, help="Check the structure only; do not run the layer in the emulator."
 )
 @click.option("--timeout", type=float, default=3.0, show_default=True, help="The function's timeout (s).")
-def verify(zip_path: Path, no_run: bool, timeout: float) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+def verify(zip_path: Path, no_run: bool, timeout: float, as_json: bool) -> None:
     """Check a layer zip's structure and run it in the emulator with a tiny handler."""
-    from zerolag.layer.verify import verify_layer
+    from zerolag.layer.verify import report_json, verify_layer
 
     report = verify_layer(zip_path, run=not no_run, timeout=timeout)
+    if as_json:
+        click.echo(report_json(report))
+        if not report.ok:
+            raise SystemExit(1)
+        return
     for check in report.checks:
         mark = "ok  " if check.ok else "FAIL"
         detail = f"  ({check.detail})" if check.detail else ""

@@ -25,6 +25,7 @@ SEVERITY: Final[dict[str, int]] = {
 }
 _LEVELS = "TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|CRITICAL|FATAL"
 _TEXT_PREFIX = re.compile(rf"\[({_LEVELS})\]\s?(.*)", re.DOTALL)
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}")
 _REQUEST_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _JSON_MESSAGE_KEYS: Final = ("timestamp", "level", "requestId", "message", "logger")
 _ERROR_KEYS: Final = {
@@ -117,8 +118,8 @@ def _from_text(text: str) -> LogLine:
     match = _TEXT_PREFIX.match(text)
     if match is None:
         return LogLine(body=text)
-    level, rest = match.group(1), match.group(2)
+    level, rest = match.group(1), match.group(2).replace("\r", "\n")  # awslambdaric joins lines with \r
     parts = rest.split("\t", 2)
-    if len(parts) == 3 and _REQUEST_ID.fullmatch(parts[1]):
-        return LogLine(body=parts[2], severity_text=level, request_id=parts[1])
+    if len(parts) == 3 and _TIMESTAMP.match(parts[0]) and (not parts[1] or _REQUEST_ID.fullmatch(parts[1])):
+        return LogLine(body=parts[2], severity_text=level, request_id=parts[1] or None)
     return LogLine(body=rest if rest else text, severity_text=level)

@@ -445,3 +445,14 @@ def test_a_print_line_drained_after_runtime_done_still_belongs_to_its_invocation
     (span,) = sink.spans()
     assert attr(log, "faas.invocation_id") == RID
     assert log["spanId"] == span["spanId"]
+
+
+def test_malformed_emf_is_counted_and_kept_as_a_log_line() -> None:
+    """An EMF document with a non-numeric value: counted as bad_emf, forwarded as a log line, no metric."""
+    bad = '{"_aws":{"CloudWatchMetrics":[{"Namespace":"n","Metrics":[{"Name":"m"}]}]},"m":"lots"}'
+    sink = Sink()
+    tr = translator(sink)
+    tr.handle_body(body(invoke_events(init_ms=None, logs=(bad,))))
+    assert tr.stats["bad_emf"] == 1
+    assert sink.metric("m") == []
+    assert len(sink.items("logs")) == 1

@@ -158,14 +158,15 @@ def _kv(values: Mapping[str, Any]) -> str:
 
 def _span_details(spans: Sequence[Mapping[str, Any]]) -> str:
     items = []
-    for span in spans:
+    for depth, span in svg.span_tree_order(spans):  # the waterfall's order, indented like it
         events = "".join(
             f"<li>{clock(e['time_ns'])} <b>{escape(e['name'])}</b> <pre>{_kv(e['attributes'])}</pre></li>"
             for e in span["events"]
         )
         status = " ⚠ error" + (f": {escape(span['status_message'])}" if span["status_message"] else "")
         items.append(
-            f'<details class="span-detail"><summary>{escape(span["name"])} · {span["duration_ms"]:.2f} ms'
+            f'<details class="span-detail" style="margin-left:{depth * 16}px">'
+            f"<summary>{escape(span['name'])} · {span['duration_ms']:.2f} ms"
             f"{status if span['status_code'] == 2 else ''}</summary><pre>{_kv(span['attributes'])}</pre>"
             f"{f'<ul>{events}</ul>' if events else ''}</details>"
         )

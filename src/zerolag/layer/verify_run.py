@@ -72,6 +72,7 @@ class _Sink(ThreadingHTTPServer):
 
 class _SinkHandler(BaseHTTPRequestHandler):
     server: _Sink
+    protocol_version = "HTTP/1.1"  # keep-alive, as real backends do
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))

@@ -144,6 +144,7 @@ class Backend:
         body = h.rfile.read(length)
         with self._cond:
             self.attempts += 1
+            self._cond.notify_all()
         mode = self.mode
         if mode == "hang":
             self._release.wait(120)

@@ -143,6 +143,7 @@ def test_hanging_backend_send_is_abandoned_at_quiesce_and_resent_later(
     pipeline = make(backend, tmp_path)
     names = submit_spans(pipeline, "hang", 10)
     assert not pipeline.flush(time.monotonic() + 0.2)
+    assert backend.wait_for(lambda b: b.attempts >= 1)  # the send is in flight, held by the backend
     pipeline.quiesce(0.1)
     assert pipeline.counters.get("abandoned") == 10
     backend.set_mode("ok")

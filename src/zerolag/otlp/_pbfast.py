@@ -13,6 +13,7 @@ from zerolag.otlp._pbenc import compile_tables, encode_message, id_bytes, pack_d
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing (and re with it) costs cold-start time
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from zerolag.otlp._pbenc import Encoder, Fields
@@ -65,12 +66,26 @@ def key_value(kv: dict[str, Any]) -> bytes:
 
 def _attributes_field(tag: bytes) -> Encoder:
     def enc(out: list[bytes], values: Any) -> None:
+        append = out.append
         for kv in values:
-            body = key_value(kv)
+            value = kv.get("value")
+            text = value.get("stringValue") if value is not None and len(value) == 1 else None
+            if text is None or len(text) > 40:
+                body = key_value(kv)
+            else:  # the commonest attribute of all, a short string: KeyValue and AnyValue inline
+                key = kv.get("key")
+                head = (_KEYS.get(key) or _key_head(key)) if key else b""
+                raw = text.encode()
+                size = len(raw)
+                body = head + _STRING_VALUE_HEADS[size] + raw if size < 126 else key_value(kv)
             size = len(body)
-            out.append(tag + (_SMALL[size] if size < 128 else varint(size)) + body)
+            append(tag + (_SMALL[size] if size < 128 else varint(size)) + body)
 
     return enc
+
+
+# KeyValue.value tag + AnyValue length + AnyValue.stringValue tag + string length, for short strings.
+_STRING_VALUE_HEADS = [bytes((0x12, size + 2, 0x0A, size)) for size in range(126)]
 
 
 def _any_value_field(tag: bytes) -> Encoder:
@@ -83,6 +98,18 @@ def _any_value_field(tag: bytes) -> Encoder:
 
 _SPAN_ATTRIBUTES = _attributes_field(b"\x4a")
 _SPAN_RARE: tuple[tuple[str, Encoder], ...] = ()  # filled by _install
+_SPAN_RARE_KEYS = frozenset(
+    (
+        "traceState",
+        "flags",
+        "droppedAttributesCount",
+        "events",
+        "droppedEventsCount",
+        "links",
+        "droppedLinksCount",
+    )
+)
+fromhex = bytes.fromhex
 
 
 def _string(tag: bytes, value: str) -> bytes:
@@ -91,16 +118,24 @@ def _string(tag: bytes, value: str) -> bytes:
     return tag + (_SMALL[size] if size < 128 else varint(size)) + raw
 
 
+def _span_ids(get: Callable[[str], Any]) -> list[bytes]:
+    out = []
+    if item := get("traceId"):
+        raw = fromhex(item)
+        out.append(b"\x0a\x10" + raw if len(raw) == 16 else id_bytes(item, 16))
+    if item := get("spanId"):
+        raw = fromhex(item)
+        out.append(b"\x12\x08" + raw if len(raw) == 8 else id_bytes(item, 8))
+    if item := get("parentSpanId"):
+        raw = fromhex(item)
+        out.append(b"\x22\x08" + raw if len(raw) == 8 else id_bytes(item, 8))
+    return out
+
+
 def span(value: dict[str, Any]) -> bytes:
     """Encode a ``Span``: the common fields inline, the rare ones through the generic closures."""
     get = value.get
-    out: list[bytes] = []
-    if item := get("traceId"):
-        out.append(b"\x0a\x10" + id_bytes(item, 16))
-    if item := get("spanId"):
-        out.append(b"\x12\x08" + id_bytes(item, 8))
-    if item := get("parentSpanId"):
-        out.append(b"\x22\x08" + id_bytes(item, 8))
+    out = _span_ids(get)
     if item := get("name"):
         out.append(_string(b"\x2a", item))
     if item := get("kind"):
@@ -111,9 +146,10 @@ def span(value: dict[str, Any]) -> bytes:
         out.append(b"\x41" + pack_Q(item))
     if item := get("attributes"):
         _SPAN_ATTRIBUTES(out, item)
-    for key, enc in _SPAN_RARE:
-        if (item := get(key)) is not None:
-            enc(out, item)
+    if not _SPAN_RARE_KEYS.isdisjoint(value):
+        for key, enc in _SPAN_RARE:
+            if (item := get(key)) is not None:
+                enc(out, item)
     if (item := get("status")) is not None:
         body = encode_message(_STATUS, item)
         out += (b"\x7a", varint(len(body)), body)
@@ -128,8 +164,7 @@ def _install(tables: dict[str, Fields]) -> None:
                 tables[name][json_name] = _attributes_field(varint(number << 3 | 2))
             elif kind == "AnyValue" and not flags & s.REP:
                 tables[name][json_name] = _any_value_field(varint(number << 3 | 2))
-    rare = ("traceState", "flags", "droppedAttributesCount", "events", "droppedEventsCount", "links")
-    _SPAN_RARE = tuple((key, tables["Span"][key]) for key in (*rare, "droppedLinksCount"))
+    _SPAN_RARE = tuple((key, tables["Span"][key]) for key in sorted(_SPAN_RARE_KEYS))
 
     def enc_spans(out: list[bytes], values: Any) -> None:
         for value in values:

@@ -456,3 +456,15 @@ def test_malformed_emf_is_counted_and_kept_as_a_log_line() -> None:
     assert tr.stats["bad_emf"] == 1
     assert sink.metric("m") == []
     assert len(sink.items("logs")) == 1
+
+
+def test_a_chatty_invocation_sends_its_lines_early_instead_of_holding_them() -> None:
+    """Past 1000 pending lines the lines go out at once (request and trace id), the rest at the end."""
+    sink = Sink()
+    lines = tuple(f"line {i}" for i in range(1001))
+    translator(sink).handle_body(body(invoke_events(init_ms=None, logs=lines)))
+    logs = sink.items("logs")
+    assert [r["body"]["stringValue"] for r in logs] == list(lines)
+    assert logs[0]["traceId"] == XRAY_TRACE
+    assert "spanId" not in logs[0]
+    assert logs[-1]["spanId"] == sink.spans()[0]["spanId"]

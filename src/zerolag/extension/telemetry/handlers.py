@@ -119,7 +119,13 @@ class EventHandlers:
         entry = LogEntry(t, line, source)
         inv = self._open.get(request_id) if request_id else None
         if inv is not None and source == "function":
-            inv.add_log(entry)
+            if inv.add_log(entry):  # bounded memory: send early, without the span id only known at the end
+                pending = inv.take_logs()
+                if "logs" not in inv.agent.signals:  # the agent forwards these lines itself
+                    trace_id = inv.trace.trace_id if inv.trace else ""
+                    early = [build.log_record(e, request_id, trace_id, "") for e in pending]
+                    out.append(("logs", early, request_id))
+                    self.stats["early_log_batches"] += 1
         else:
             out.append(("logs", [build.log_record(entry, request_id, "", "")], request_id))
 

@@ -11,7 +11,9 @@ from zerolag.extension.telemetry.logs import LogLine
 
 MAX_AGENT_BATCHES: Final = 16
 MAX_AGENT_BYTES: Final = 1 << 20
-MAX_PENDING_LOGS: Final = 1000
+MAX_PENDING_LOGS: Final = 1000  # then they are sent early, correlated by request and trace id only
+MAX_PENDING_LOG_BYTES: Final = 1 << 20
+MAX_TAIL_LINE: Final = 2000
 
 Record = dict[str, Any]
 
@@ -76,7 +78,7 @@ class Invocation:
     report_ns: int | None = None
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=20))
     logs: list[LogEntry] = field(default_factory=list)
-    dropped_logs: int = 0
+    log_bytes: int = 0
     agent: AgentView = field(default_factory=AgentView)
 
     def set_tracing(self, value: object) -> None:
@@ -84,12 +86,17 @@ class Invocation:
         if self.trace is None:
             self.trace = parse_trace_header(value)
 
-    def add_log(self, entry: LogEntry) -> None:
-        self.tail.append(entry.line.text)
-        if len(self.logs) < MAX_PENDING_LOGS:
-            self.logs.append(entry)
-        else:
-            self.dropped_logs += 1
+    def add_log(self, entry: LogEntry) -> bool:
+        """Keep a line until the invocation ends; True when the pending lines should be sent early."""
+        text = entry.line.text
+        self.tail.append(text[:MAX_TAIL_LINE])
+        self.logs.append(entry)
+        self.log_bytes += len(text)
+        return len(self.logs) >= MAX_PENDING_LOGS or self.log_bytes >= MAX_PENDING_LOG_BYTES
+
+    def take_logs(self) -> list[LogEntry]:
+        logs, self.logs, self.log_bytes = self.logs, [], 0
+        return logs
 
     def own_trace_id(self) -> str:
         """The platform trace id, or one derived from the request id when the invocation is not traced."""

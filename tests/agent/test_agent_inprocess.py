@@ -97,7 +97,8 @@ def test_logs_and_prints_are_captured_with_trace_ids_and_still_printed() -> None
             return 1
         handler({}, Ctx())
     """)
-    assert "LOG hello world" in out and "from print" in out
+    assert "LOG hello world" in out
+    assert "from print" in out
     logs = {rec["body"]: rec for rec in lines[0]["logs"]}
     spans = _by_name(lines[0])
     assert logs["hello world"]["severityText"] == "INFO"
@@ -112,8 +113,11 @@ def test_metrics_are_aggregated_per_invocation_with_builtins() -> None:
         from zerolag.agent import instrument, counter, gauge, histogram
         @instrument
         def handler(e, c):
-            counter('orders', 2, region='eu'); counter('orders', 3, region='eu'); counter('orders', 1, region='us')
-            gauge('depth', 7); histogram('latency', 12.5, unit='ms')
+            counter('orders', 2, region='eu')
+            counter('orders', 3, region='eu')
+            counter('orders', 1, region='us')
+            gauge('depth', 7)
+            histogram('latency', 12.5, unit='ms')
         handler({}, Ctx())
     """)
     metrics = {m["name"]: m for m in lines[0]["metrics"]}
@@ -130,8 +134,9 @@ def test_incoming_traceparent_sets_trace_and_sampling() -> None:
     lines, _ = run("""
         from zerolag.agent import instrument
         h = instrument(lambda e, c: print('x'))
-        h({'headers': {'traceparent': '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00'}, 'httpMethod': 'GET', 'requestContext': {}}, Ctx())
-        h({'headers': {'traceparent': '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'}, 'httpMethod': 'GET', 'requestContext': {}}, Ctx())
+        tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-'
+        for flags in ('00', '01'):
+            h({'headers': {'traceparent': tp + flags}, 'httpMethod': 'GET', 'requestContext': {}}, Ctx())
     """)
     assert lines[0]["spans"] == []
     assert lines[0]["logs"][0]["traceId"] == "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -192,7 +197,8 @@ def test_disabled_agent_returns_the_handler_itself() -> None:
     """,
         env={"ZEROLAG_ENABLED": "false"},
     )
-    assert lines == [] and "same True" in out
+    assert lines == []
+    assert "same True" in out
 
 
 def test_bounded_spans_per_invocation() -> None:

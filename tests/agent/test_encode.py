@@ -81,7 +81,8 @@ def test_logs_and_metrics_decode_with_opentelemetry_proto() -> None:
         "ERROR",
         "bad",
     )
-    assert rec.trace_id == t.to_bytes(16, "big") and rec.span_id == sid.to_bytes(8, "big")
+    assert rec.trace_id == t.to_bytes(16, "big")
+    assert rec.span_id == sid.to_bytes(8, "big")
     items = [
         ("orders", "{order}", "counter", [({"region": "eu"}, 3)]),
         ("depth", "", "gauge", [({}, 2.5)]),
@@ -90,7 +91,8 @@ def test_logs_and_metrics_decode_with_opentelemetry_proto() -> None:
     m = ExportMetricsServiceRequest.FromString(encode.metrics(RES, SCOPE, items, 1, 2, None))
     metrics = {x.name: x for x in m.resource_metrics[0].scope_metrics[0].metrics}
     assert metrics["orders"].sum.data_points[0].as_int == 3
-    assert metrics["orders"].sum.is_monotonic and metrics["orders"].sum.aggregation_temporality == 1
+    assert metrics["orders"].sum.is_monotonic
+    assert metrics["orders"].sum.aggregation_temporality == 1
     assert metrics["depth"].gauge.data_points[0].as_double == 2.5
     h = metrics["latency"].histogram.data_points[0]
     assert (h.count, h.sum, list(h.bucket_counts), list(h.explicit_bounds), h.min, h.max) == (
@@ -119,7 +121,7 @@ attr_values = st.one_of(
     st.integers(0, 2**63),
 )
 def test_any_span_round_trips_through_zerolag_otlp(name: str, attrs: dict[str, Any], start: int) -> None:
-    """Hypothesis: what the agent encodes, zerolag.otlp.protobuf decodes to the same name, ids and attributes."""
+    """Hypothesis: what the agent encodes, zerolag.otlp.protobuf decodes to the same name, ids and attributes."""  # noqa: E501
     s = Span(name, new_trace_id(), 0, True, 1, dict(attrs), start)
     s.end(start + 1)
     req = protobuf.decode("traces", encode.traces(RES, SCOPE, [s], None))

@@ -52,7 +52,8 @@ def test_xray_header_gives_trace_parent_and_sampling() -> None:
     assert parsed == (0x5759E988BD862E3FE1BE46A994272793, 0x53995C3F42CD8AD8, True)
     assert p.parse_xray("Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=0")[2] is False  # type: ignore[index]
     undecided = p.parse_xray("Root=1-5759e988-bd862e3fe1be46a994272793;Lineage=a:1")
-    assert undecided is not None and undecided[2] is None
+    assert undecided is not None
+    assert undecided[2] is None
     assert p.parse_xray("Root=2-xyz") is None
     assert p.parse_xray("Parent=53995c3f42cd8ad8") is None
 

@@ -83,7 +83,7 @@ def test_defaults_without_environment() -> None:
 
 
 def test_exporter_choice() -> None:
-    """REPORT_LOCAL=true picks the extension; false picks otlp with an endpoint, else stdout; EXPORTER forces."""
+    """REPORT_LOCAL=true picks the extension; false picks otlp with an endpoint, else stdout; EXPORTER forces."""  # noqa: E501
     assert config.load({"ZEROLAG_REPORT_LOCAL": "true"}).exporter == "extension"
     assert config.load({"ZEROLAG_REPORT_LOCAL": "false"}).exporter == "stdout"
     env = {"ZEROLAG_REPORT_LOCAL": "false", "ZEROLAG_OTLP_ENDPOINT": "https://otlp.example.com/"}

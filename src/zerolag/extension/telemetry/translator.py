@@ -27,6 +27,7 @@ from zerolag.otlp import Signal
 Emit = Callable[[Signal, dict[str, Any], "str | None"], None]
 MAX_OPEN_INVOCATIONS: Final = 64
 MAX_UNTAGGED_BATCHES: Final = 16
+MAX_UNTAGGED_BYTES: Final = 512 * 1024
 MAX_FINISHED_IDS: Final = 256
 _log = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ class TelemetryTranslator(EventHandlers):
     def on_untagged_traces(self, payload: bytes) -> None:
         """A trace batch without a request id (e.g. from the OTel SDK): kept briefly so an invocation whose
         SERVER span it holds (matched by ``faas.invocation_id``) is not synthesized twice."""
-        if payload:
+        if 0 < len(payload) <= MAX_UNTAGGED_BYTES:  # bounded memory: 16 x 512 KiB at most
             with self._cond:
                 self._untagged.append(agent_ids.UntaggedBatch(payload))
 

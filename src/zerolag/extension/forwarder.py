@@ -51,6 +51,15 @@ class Forwarder:
         self._lock = threading.Lock()
         self.bytes_sent = 0
 
+    def clone(self) -> Forwarder:
+        """Another forwarder to the same backend, with its own connection."""
+        twin = Forwarder.__new__(Forwarder)
+        twin.__dict__.update(self.__dict__)
+        twin._conn = None
+        twin._lock = threading.Lock()
+        twin.bytes_sent = 0
+        return twin
+
     def url_path(self, signal: Signal) -> str:
         return self._base + PATHS[signal]
 

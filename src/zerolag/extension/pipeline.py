@@ -28,6 +28,7 @@ from zerolag.extension.store import Store
 from zerolag.otlp import Signal
 
 _log = logging.getLogger(__name__)
+SENDERS = 3  # concurrent sends (one connection each): an end flush of traces, metrics and logs costs one RTT
 STALE_CONNECTION_S = 5.0  # a keep-alive connection idle (frozen) this long is dropped before reuse
 INF = float("inf")
 
@@ -43,6 +44,7 @@ class Pipeline:
         backoff: Backoff,
         counters: Counters,
         clock: Callable[[], float] = time.monotonic,
+        senders: int = SENDERS,
     ) -> None:
         self.store = store
         self.forwarder = forwarder
@@ -52,7 +54,10 @@ class Pipeline:
         self.counters = counters
         self.clock = clock
         self._cond = threading.Condition()
-        self._inflight: Batch | None = None
+        self._inflight: list[Batch] = []
+        self._forwarders = (
+            [] if forwarder is None else [forwarder, *(forwarder.clone() for _ in range(senders - 1))]
+        )
         self._aborting = False
         self._paused = False
         self._flush_until: float | None = None
@@ -65,7 +70,6 @@ class Pipeline:
         self._done_source = False  # runtime_done has been called at least once: a source exists
         self._holding_end = True  # the loop will run an end plan for this invocation
         self._warned_no_backend = False
-        self._thread: threading.Thread | None = None
 
     # --- the seam (docs/INTERFACES.md) ----------------------------------------------------------------------
     def submit(self, signal: Signal, data: bytes, items: int, request_id: str | None = None) -> None:
@@ -126,8 +130,11 @@ class Pipeline:
     # --- lifecycle
     # --------------------------------------------------------------------------------------------
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="zerolag-sender", daemon=True)
-        self._thread.start()
+        for i, forwarder in enumerate(self._forwarders):
+            thread = threading.Thread(
+                target=self._run, args=(forwarder,), name=f"zerolag-sender-{i}", daemon=True
+            )
+            thread.start()
 
     def close(self) -> None:
         with self._cond:
@@ -140,12 +147,13 @@ class Pipeline:
         """
         now = self.clock()
         with self._cond:
-            stale = now - self._last_activity > STALE_CONNECTION_S and self._inflight is None
+            stale = now - self._last_activity > STALE_CONNECTION_S and not self._inflight
             self._paused = False
             self._last_activity = now
             self._cond.notify_all()
-        if stale and self.forwarder is not None:
-            self.forwarder.reset()
+        if stale:
+            for forwarder in self._forwarders:
+                forwarder.reset()
 
     def wait_runtime_done(self, request_id: str, deadline: float) -> bool:
         with self._cond:
@@ -162,7 +170,7 @@ class Pipeline:
 
     def idle(self) -> bool:
         with self._cond:
-            return self.store.empty() and self._inflight is None
+            return self.store.empty() and not self._inflight
 
     def flush(self, deadline: float) -> bool:
         """Send everything until ``deadline``; True when all was acknowledged. Returns early when the
@@ -172,12 +180,12 @@ class Pipeline:
             self._flush_until = deadline
             self._cond.notify_all()
             try:
-                while not (self.store.empty() and self._inflight is None):
+                while not (self.store.empty() and not self._inflight):
                     now = self.clock()
                     blocked = self._blocked_until(now)
-                    if now >= deadline or (self._inflight is None and blocked >= deadline):
+                    if now >= deadline or (not self._inflight and blocked >= deadline):
                         return False
-                    self._cond.wait(min(deadline, blocked if self._inflight is None else deadline) - now)
+                    self._cond.wait(min(deadline, deadline if self._inflight else blocked) - now)
                 return True
             finally:
                 self._flush_until = None
@@ -189,15 +197,15 @@ class Pipeline:
         with self._cond:
             self._paused = True
             end = self.clock() + wait_s
-            while self._inflight is not None and wait_s > 0 and (left := end - self.clock()) > 0:
+            while self._inflight and wait_s > 0 and (left := end - self.clock()) > 0:
                 self._cond.wait(left)
-            if self._inflight is None or wait_s <= 0:
+            if not self._inflight or wait_s <= 0:
                 return
             self._aborting = True
-        if self.forwarder is not None:
-            self.forwarder.abort()
+        for forwarder in self._forwarders:
+            forwarder.abort()
         with self._cond:
-            self._cond.wait_for(lambda: self._inflight is None, timeout=1.0)
+            self._cond.wait_for(lambda: not self._inflight, timeout=1.0)
 
     # --- the sender
     # -------------------------------------------------------------------------------------------
@@ -218,7 +226,7 @@ class Pipeline:
             background = 0.0
         return max(blocked, background)
 
-    def _run(self) -> None:
+    def _run(self, forwarder: Forwarder) -> None:
         while True:
             with self._cond:
                 while (wait := self._wait_time(self.clock())) > 0:
@@ -231,13 +239,13 @@ class Pipeline:
                 batch = self.store.next_batch()
                 if batch is None:
                     continue
-                self._inflight = batch
-            assert self.forwarder is not None  # nothing is stored without one
-            result = self.forwarder.send(batch.signal, batch.payload())
+                self._inflight.append(batch)
+            result = forwarder.send(batch.signal, batch.payload())
             with self._cond:
                 self._settle(batch, result)
-                self._inflight = None
-                self._aborting = False
+                self._inflight.remove(batch)
+                if not self._inflight:
+                    self._aborting = False
                 self._cond.notify_all()
 
     def _settle(self, batch: Batch, result: SendResult) -> None:

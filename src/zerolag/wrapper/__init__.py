@@ -10,6 +10,15 @@ SCRIPT_NAME = "zerolag-wrapper"
 HANDLER = "zerolag.wrapper.handler.handler"
 ORIGINAL_HANDLER_ENV = "ZEROLAG_ORIGINAL_HANDLER"
 
+# The variables the wrapper script reads (documented in docs/agent.md; a test keeps them in sync).
+ENV_VARS = {
+    "ZEROLAG_WRAPPER_ARGS": "interpreter arguments inserted after the interpreter (e.g. `-X importtime`)",
+    "ZEROLAG_ENV_<NAME>": "sets `NAME`; NODE_OPTIONS, JAVA_TOOL_OPTIONS, DOTNET_STARTUP_HOOKS, PYTHONPATH "
+    "and similar list variables are merged, not replaced",
+    "ZEROLAG_NEXT_WRAPPER": "another exec wrapper to chain (it gets the interpreter and the arguments)",
+    "ZEROLAG_ORIGINAL_HANDLER": "set by the wrapper: the user's handler, loaded by `zerolag.wrapper.handler`",
+}
+
 
 def script_path() -> str:
     """The absolute path of the wrapper script shipped with this package."""

@@ -12,11 +12,13 @@ from otlp_strategies import message, official_class, request, to_official
 
 from zerolag.otlp import SIGNALS, OtlpDecodeError, _schema
 from zerolag.otlp import protobuf as pb
+from zerolag.otlp._pbdec import _compile as _compile_generic_decoders
 from zerolag.otlp._pbdec import decode_message, tables
 from zerolag.otlp._pbenc import compile_tables, encode_message
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 GENERIC = compile_tables()
+GENERIC_DEC = _compile_generic_decoders()
 DEC = tables()
 
 
@@ -247,3 +249,39 @@ def _env() -> dict[str, str]:
 
     src = os.path.dirname(os.path.dirname(zerolag.__file__))
     return {**os.environ, "PYTHONPATH": src}
+
+
+def _generic_decode(name: str, data: bytes) -> object:
+    try:
+        return decode_message(GENERIC_DEC[name], data, 0, len(data), 0)
+    except (OtlpDecodeError, IndexError, UnicodeDecodeError):
+        return "error"
+
+
+def _fast_decode(name: str, data: bytes) -> object:
+    try:
+        return pb.decode_message(name, data)
+    except OtlpDecodeError:
+        return "error"
+
+
+@SETTINGS
+@given(message("Resource"), st.binary(max_size=8), st.integers(0, 200))
+def test_key_value_fast_decoder_matches_generic_decoder(resource: dict, noise: bytes, where: int) -> None:
+    """The hand-written KeyValue decoder gives what the schema-driven one does, on valid and damaged input."""
+    data = pb.encode_message("Resource", resource)
+    assert _fast_decode("Resource", data) == resource
+    damaged = data[:where] + noise + data[where + len(noise) :]
+    assert _fast_decode("Resource", damaged) == _generic_decode("Resource", damaged)
+
+
+def test_long_and_non_ascii_attributes_roundtrip() -> None:
+    """Attribute strings past the one-byte-length fast paths (long, multi-byte UTF-8) survive a round trip."""
+    attrs = [
+        {"key": "k" * 200, "value": {"stringValue": "é" * 70}},
+        {"key": "short", "value": {"stringValue": "x" * 41}},
+        {"key": "u", "value": {"stringValue": "日本" * 30}},
+        {"key": "big", "value": {"intValue": -(2**63)}},
+    ]
+    span = {"name": "n", "attributes": attrs}
+    assert pb.decode_message("Span", pb.encode_message("Span", span)) == span

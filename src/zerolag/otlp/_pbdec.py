@@ -346,4 +346,14 @@ def tables() -> dict[str, Table]:
     """The decoder tables, built on first use (an agent that only encodes never pays for them)."""
     if not _TABLES:
         _TABLES.update(_compile())
+        _install_fast_paths(_TABLES)
     return _TABLES
+
+
+def _install_fast_paths(tables: dict[str, Table]) -> None:
+    from zerolag.otlp._pbdecfast import key_values_decoder
+
+    for name, fields in s.MESSAGES.items():
+        for number, json_name, kind, _flags in fields:
+            if kind == "KeyValue":
+                tables[name][number << 3 | 2] = key_values_decoder(json_name, tables["KeyValue"])

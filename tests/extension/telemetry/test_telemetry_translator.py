@@ -468,3 +468,18 @@ def test_a_chatty_invocation_sends_its_lines_early_instead_of_holding_them() -> 
     assert logs[0]["traceId"] == XRAY_TRACE
     assert "spanId" not in logs[0]
     assert logs[-1]["spanId"] == sink.spans()[0]["spanId"]
+
+
+def test_init_span_hangs_under_the_agents_server_span_on_a_cold_start() -> None:
+    """The agent reported the cold invocation: the init span joins its trace, child of its SERVER span."""
+    server = ob.span(
+        trace_id="aa" * 16, span_id="bb" * 8, name="fn", kind=ob.SPAN_KIND_SERVER, start_ns=1, end_ns=2
+    )
+    sink = Sink()
+    tr = translator(sink)
+    tr.on_agent_data(RID, "traces", protobuf.encode("traces", ob.request("traces", {}, [server])), final=True)
+    tr.handle_body(body(init_events() + invoke_events()))
+    (init,) = sink.spans()
+    assert init["name"] == "fn init"
+    assert init["traceId"] == "aa" * 16
+    assert init["parentSpanId"] == "bb" * 8

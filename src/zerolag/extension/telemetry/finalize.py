@@ -40,7 +40,7 @@ def finish(
     result = outcome(inv, reason, now_ns)
     agent = inv.agent
     forward_logs = bool(inv.logs) and "logs" not in agent.signals
-    need_ids = result.failed or forward_logs or not agent.final
+    need_ids = result.failed or forward_logs or not agent.final or inv.cold_start  # cold: init span parent
     ids = agent_ids.resolve(agent) if agent.trace_batches and need_ids else None
     if ids is None and not agent.signals:
         ids = agent_ids.match_untagged(untagged, inv.request_id)

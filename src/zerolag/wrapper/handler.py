@@ -8,6 +8,7 @@ messages), then wraps it with ``zerolag.agent.instrument``. Loading happens at i
 from __future__ import annotations
 
 import os
+import sys
 
 from zerolag.agent.handler import instrument
 
@@ -21,10 +22,9 @@ ORIGINAL_HANDLER_ENV = "ZEROLAG_ORIGINAL_HANDLER"
 
 def load(spec: str) -> Callable[..., Any]:
     """The handler named ``module.function`` (the module may be a path with ``/``)."""
-    try:
-        from awslambdaric.bootstrap import _get_handler
-    except ImportError:
-        _get_handler = None
+    # The runtime interface client that is running us (already imported, so this costs nothing).
+    runtime = sys.modules.get("awslambdaric.bootstrap")
+    _get_handler = getattr(runtime, "_get_handler", None)
     if _get_handler is not None:
         found: Callable[..., Any] = _get_handler(spec)
         return found

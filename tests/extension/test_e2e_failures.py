@@ -151,3 +151,19 @@ def test_shutdown_with_a_large_buffer_sends_all_or_reports_the_shortfall(
         assert summary["shutdown_unsent"] == summary["unsent_items"]
         assert len(got) + summary["unsent_items"] >= len(names)
         assert summary["spool_entries"] > 0
+
+
+def test_data_sent_before_a_timeout_is_not_lost(backend: Backend, tmp_path: Path) -> None:
+    """The function exports a span, then runs past its timeout: the sandbox is reset (SHUTDOWN timeout to the
+    extension), and the span still reaches the backend."""
+    env = extension_env(backend, tmp_path)
+    with sandbox(env, timeout=1.0) as sb:
+        assert sb.invoke({"name": "before-timeout"}).status == "success"
+        result = sb.invoke({"name": "timing-out", "after_sleep": 3})
+        assert result.status == "timeout"
+        assert sb.invoke({"name": "after-reset"}).status == "success"
+        sb.shutdown()
+    counts = delivered(backend, "")
+    assert counts["before-timeout"] == 1
+    assert counts["timing-out"] == 1
+    assert counts["after-reset"] == 1

@@ -118,8 +118,8 @@ def import_ms(statement: str) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--spans", type=int, default=200)
-    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--spans", type=int, default=100)
+    parser.add_argument("--repeat", type=int, default=200)
     args = parser.parse_args()
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 

@@ -77,7 +77,7 @@ def test_extension_exporter_marks_the_last_post_final(sink: Sink) -> None:
 
 
 def test_empty_invocation_still_sends_the_final_marker(sink: Sink) -> None:
-    """Nothing recorded (e.g. not sampled): one empty traces POST tells the extension the invocation is done."""
+    """Nothing recorded (e.g. not sampled): one empty traces POST tells the extension the invocation ended."""
     exp = export.ExtensionExporter({}, Redactor([]), "0", sink.port, 10)
     exp.take_metrics()
     exp.export(("rid-2", [], []))

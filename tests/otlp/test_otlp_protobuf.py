@@ -12,8 +12,9 @@ from otlp_strategies import message, official_class, request, to_official
 
 from zerolag.otlp import SIGNALS, OtlpDecodeError, _schema
 from zerolag.otlp import protobuf as pb
-from zerolag.otlp._pbdec import _compile as _compile_generic_decoders
-from zerolag.otlp._pbdec import decode_message, tables
+from zerolag.otlp._pbdec import decode_message
+from zerolag.otlp._pbdectables import _compile as _compile_generic_decoders
+from zerolag.otlp._pbdectables import tables
 from zerolag.otlp._pbenc import compile_tables, encode_message
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

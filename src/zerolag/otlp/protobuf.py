@@ -17,7 +17,7 @@ import struct
 
 from zerolag.otlp import OtlpDecodeError, Signal
 from zerolag.otlp._pbdec import decode_message as _decode_message
-from zerolag.otlp._pbdec import tables as _decoder_tables
+from zerolag.otlp._pbdectables import tables as _decoder_tables
 from zerolag.otlp._pbenc import encode_message as _encode_message
 from zerolag.otlp._pbfast import TABLES as _ENC
 from zerolag.otlp._schema import REQUEST_MESSAGE

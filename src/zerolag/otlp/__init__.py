@@ -18,10 +18,13 @@ Submodules:
 - ``zerolag.otlp.protobuf``: ``encode(signal, request) -> bytes`` and ``decode(signal, data) -> request``.
 - ``zerolag.otlp.jsoncodec``: ``loads(signal, data) -> request`` and ``dumps(request) -> bytes``.
 - ``zerolag.otlp.wire``: ``count_items(signal, data) -> int``, a fast structural check of a protobuf request
-  that counts its spans, data points or log records without building it. Two protobuf requests of one
+  that counts its spans, data points or log records without building it; ``split(signal, data, max_bytes)``
+  cuts a request into valid requests under a size limit. Two protobuf requests of one
   signal concatenate into one valid request (``repeated`` fields merge), which is how batches are built.
 
 Every decoder raises ``OtlpDecodeError`` (a ``ValueError``) on bad input, never anything else.
+Decoders return the canonical form: proto3 defaults and empty lists are left out, except fields with
+presence (oneof members, ``optional`` fields, sub-messages). See docs/otlp.md.
 """
 
 from __future__ import annotations

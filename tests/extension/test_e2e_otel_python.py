@@ -63,6 +63,7 @@ def test_every_span_metric_and_log_arrives_exactly_once(backend: Backend, tmp_pa
     [summary] = extension_lines(sb.logs, "shutdown")
     assert summary["unsent_items"] == 0
     assert summary["duplicate_risk"] == 0
+    assert summary["sent"] == summary["received"]
 
 
 def test_without_an_end_signal_data_still_arrives_exactly_once(backend: Backend, tmp_path: Path) -> None:

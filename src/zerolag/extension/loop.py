@@ -53,6 +53,7 @@ class EventLoop:
         pipeline = self.pipeline
         pipeline.policy.on_invoke(now)
         pipeline.begin_invocation()
+        self.maybe_export_self(now, force=False)
         deadline = _monotonic_deadline(event.get("deadlineMs"), now, None)
         if not self._hold(pipeline, now, deadline):
             # Nothing to do at the end (or no end signal to wait for): back to /event/next at once; the
@@ -71,7 +72,6 @@ class EventLoop:
                     "runtime_done missed %d times in a row: no longer waiting for it", self._missed_done
                 )
                 pipeline.expect_runtime_done(False)
-        self.maybe_export_self(time.monotonic(), force=False)
         end = time.monotonic()
         plan = pipeline.policy.end_plan(end, deadline, pipeline.buffer_state())
         if plan.flush_s > 0 and pipeline.flush(end + plan.flush_s):
@@ -131,7 +131,8 @@ class EventLoop:
         data = protobuf.encode(
             "metrics", metrics_request(values, self._start_ns, time.time_ns(), self._resource)
         )
-        self.pipeline.add_internal(Chunk("metrics", data, len(values), now))
+        # 0 items: the extension's own metrics stay out of the received/sent counts of the function's data.
+        self.pipeline.add_internal(Chunk("metrics", data, 0, now))
 
 
 def _monotonic_deadline(deadline_ms: object, now: float, fallback: None) -> float | None:

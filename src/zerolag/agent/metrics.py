@@ -8,7 +8,6 @@ exported at the end of each invocation with the built-in ``faas.*`` metrics.
 from __future__ import annotations
 
 import _thread
-from bisect import bisect_left
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -77,6 +76,8 @@ class Aggregator:
             elif kind == "gauge":
                 points[dim_key] = value
             else:
+                from bisect import bisect_left
+
                 current[0] += 1
                 current[1] += value
                 current[2] = min(current[2], value)
@@ -97,6 +98,8 @@ class Aggregator:
 
 def histogram_point(values: list[float], bounds: tuple[float, ...]) -> list[Any]:
     """[count, sum, min, max, bounds, bucket counts] of ``values`` (non-empty)."""
+    from bisect import bisect_left
+
     counts = [0] * (len(bounds) + 1)
     for v in values:
         counts[bisect_left(bounds, v)] += 1

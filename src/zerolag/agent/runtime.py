@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import _thread
 import os
-import signal
 import time
 
 from zerolag.agent import config as config_mod
@@ -18,6 +17,10 @@ from zerolag.agent.redact import Redactor
 from zerolag.agent.triggers import detect
 
 TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import signal
+else:  # the C module: `signal` itself imports enum, functools and collections (~3 ms of cold start)
+    import _signal as signal
 if TYPE_CHECKING:
     from typing import Any
 

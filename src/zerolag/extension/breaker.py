@@ -40,6 +40,10 @@ class CircuitBreaker:
             return True
         return False
 
+    def cancel_probe(self) -> None:
+        """The probe allowed by ``allow`` did not happen (nothing to send)."""
+        self._probing = False
+
     def retry_in(self, now: float) -> float:
         """Seconds until the breaker lets a probe through (0 when it would now)."""
         if self._opened_at is None:

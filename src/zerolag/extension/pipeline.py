@@ -238,6 +238,7 @@ class Pipeline:
                     continue
                 batch = self.store.next_batch()
                 if batch is None:
+                    self.breaker.cancel_probe()
                     continue
                 self._inflight.append(batch)
             result = forwarder.send(batch.signal, batch.payload())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final, Literal, TypedDict
 
-# --- API versions and paths ------------------------------------------------------------------------------
+# --- API versions and paths ------------------------------------------------------------------------
 RUNTIME_API_VERSION: Final = "2018-06-01"
 EXTENSIONS_API_VERSION: Final = "2020-01-01"
 TELEMETRY_API_VERSION: Final = "2022-07-01"
@@ -34,7 +34,7 @@ LOGS_SUBSCRIBE: Final = f"/{LOGS_API_VERSION}/logs"
 # RIE-compatible invoke endpoint (contract section 5).
 RIE_INVOKE_PATH: Final = "/2015-03-31/functions/function/invocations"
 
-# --- Headers (Runtime API, contract section 1) -------------------------------------------------------------
+# --- Headers (Runtime API, contract section 1) -----------------------------------------------------
 H_REQUEST_ID: Final = "Lambda-Runtime-Aws-Request-Id"
 H_DEADLINE_MS: Final = "Lambda-Runtime-Deadline-Ms"
 H_FUNCTION_ARN: Final = "Lambda-Runtime-Invoked-Function-Arn"
@@ -49,7 +49,7 @@ H_RESPONSE_MODE: Final = "Lambda-Runtime-Function-Response-Mode"
 RESPONSE_MODE_STREAMING: Final = "streaming"
 CONTENT_TYPE_ERROR_CAUSE: Final = "application/vnd.aws.lambda.error.cause+json"
 
-# --- Headers (Extensions API, contract section 2) ----------------------------------------------------------
+# --- Headers (Extensions API, contract section 2) --------------------------------------------------
 H_EXTENSION_NAME: Final = "Lambda-Extension-Name"
 H_EXTENSION_ID: Final = "Lambda-Extension-Identifier"
 H_EXTENSION_ACCEPT_FEATURE: Final = "Lambda-Extension-Accept-Feature"
@@ -57,7 +57,7 @@ H_EXTENSION_EVENT_ID: Final = "Lambda-Extension-Event-Identifier"
 H_EXTENSION_ERROR_TYPE: Final = "Lambda-Extension-Function-Error-Type"
 FEATURE_ACCOUNT_ID: Final = "accountId"
 
-# --- Limits ---------------------------------------------------------------------------------------------------
+# --- Limits ----------------------------------------------------------------------------------------
 MAX_RESPONSE_BYTES: Final = 6 * 1024 * 1024 + 100  # 6291556, contract section 1
 MAX_EXTENSIONS: Final = 10
 INIT_TIMEOUT_S: Final = 10.0
@@ -74,7 +74,7 @@ TELEMETRY_SCHEMAS: Final = ("2022-07-01", "2022-12-13", "2025-01-29")
 LOGS_SCHEMAS: Final = ("2020-08-15", "2021-03-18")
 SANDBOX_HOSTNAMES: Final = ("sandbox.localdomain", "sandbox")
 
-# --- Event types, reasons, statuses --------------------------------------------------------------------------
+# --- Event types, reasons, statuses ----------------------------------------------------------------
 EventType = Literal["INVOKE", "SHUTDOWN"]
 ShutdownReason = Literal["spindown", "timeout", "failure"]
 InvokeStatus = Literal["success", "failure", "error", "timeout"]
@@ -86,7 +86,7 @@ SHUTDOWN_SPINDOWN: Final = "spindown"
 SHUTDOWN_TIMEOUT: Final = "timeout"
 SHUTDOWN_FAILURE: Final = "failure"
 
-# --- Error types (every errorType string on the wire, contract sections 1-3) ---------------------------------
+# --- Error types (every errorType string on the wire, contract sections 1-3) -----------------------
 ERR_INVALID_STATE_TRANSITION: Final = "InvalidStateTransition"
 ERR_INVALID_REQUEST_ID: Final = "InvalidRequestID"
 ERR_REQUEST_TOO_LARGE: Final = "RequestEntityTooLarge"
@@ -132,7 +132,7 @@ EXTENSION_ENV_EXCLUDED: Final = frozenset(
 )
 
 
-# --- Bodies ------------------------------------------------------------------------------------------------
+# --- Bodies ----------------------------------------------------------------------------------------
 class ErrorBody(TypedDict):
     """Every error reply of the Lambda APIs: ``{"errorMessage", "errorType"}``."""
 
@@ -207,7 +207,10 @@ def error_body(error_type: str, message: str) -> ErrorBody:
 
 
 def extension_environment(function_env: dict[str, str]) -> dict[str, str]:
-    """The environment an external extension sees: the function's minus the excluded and ``_``-prefixed names."""
+    """The environment an external extension sees.
+
+    That is the function's environment minus the excluded and ``_``-prefixed names.
+    """
     return {
         k: v for k, v in function_env.items() if k not in EXTENSION_ENV_EXCLUDED and not k.startswith("_")
     }

@@ -14,7 +14,11 @@ import click
 _COMMANDS: dict[str, tuple[str, str, str]] = {
     "emulate": ("zerolag.cli.emulate", "emulate", "Run a function in the local Lambda emulator."),
     "layer": ("zerolag.cli.layer", "layer", "Build, verify and publish the Lambda layer."),
-    "collector": ("zerolag.cli.collector", "collector", "Run the OTLP collector with its SQLite store and viewer."),
+    "collector": (
+        "zerolag.cli.collector",
+        "collector",
+        "Run the OTLP collector with its SQLite store and viewer.",
+    ),
     "traces": ("zerolag.cli.traces", "traces", "Browse stored traces in the terminal."),
     "demo": ("zerolag.cli.demo", "demo", "Run the whole loop on this machine and print the comparison."),
 }

@@ -216,3 +216,25 @@ def test_bounded_spans_per_invocation() -> None:
         env={"ZEROLAG_MAX_SPANS": "50"},
     )
     assert len(lines[0]["spans"]) == 50
+
+
+def test_testing_helpers_capture_a_handlers_telemetry() -> None:
+    """zerolag.agent.testing.capture() collects the spans and logs of handlers run with a FakeContext."""
+    _, out = run("""
+        from zerolag.agent import instrument, span, testing
+        @instrument
+        def handler(e, c):
+            with span('validate'):
+                print('checking')
+            return 'ok'
+        with testing.capture() as cap:
+            result = handler({}, testing.FakeContext(request_id='r-9'))
+        print('result', result)
+        print('spans', sorted(s.name for s in cap.spans))
+        print('logs', [rec[3] for rec in cap.logs])
+        print('ids', cap.jobs[0][0])
+    """)
+    assert "result ok" in out
+    assert "spans ['fn', 'validate']" in out
+    assert "logs ['checking']" in out
+    assert "ids r-9" in out

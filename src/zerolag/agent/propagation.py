@@ -24,8 +24,8 @@ def new_span_id() -> int:
 
 
 def new_trace_id() -> int:
-    """A random 128-bit trace id."""
-    return int.from_bytes(os.urandom(16), "big") or 1
+    """A random-looking 128-bit trace id from the same generator (no syscall on the invocation's path)."""
+    return (new_span_id() << 64) | new_span_id()
 
 
 def format_traceparent(trace_id: int, span_id: int, sampled: bool) -> str:

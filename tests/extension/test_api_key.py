@@ -3,9 +3,15 @@ Authorization header, and a lookup failure is an error naming the variable (moto
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from ext_sandbox import free_port
 
 from zerolag.extension.app import with_api_key
 from zerolag.extension.config import load_config
@@ -15,14 +21,18 @@ REGION = "eu-west-1"
 
 @pytest.fixture(scope="module")
 def ssm_env() -> Iterator[dict[str, str]]:
+    """moto's server in its own process (its state is not shared with other tests' moto servers)."""
     import boto3
-    from moto.server import ThreadedMotoServer
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
+    port = free_port()
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
     try:
+        _wait_listening(port)
         ssm = boto3.client(
             "ssm",
             region_name=REGION,
@@ -39,7 +49,20 @@ def ssm_env() -> Iterator[dict[str, str]]:
             "ZEROLAG_API_KEY_SSM_PARAMETER": "/zerolag/key",
         }
     finally:
-        server.stop()
+        server.kill()
+        server.wait()
+
+
+def _wait_listening(port: int, timeout: float = 60.0) -> None:
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > end:
+                raise
+            time.sleep(0.1)  # polling a child process's port: there is no event to wait on
 
 
 def test_the_key_becomes_a_bearer_header(ssm_env: dict[str, str]) -> None:

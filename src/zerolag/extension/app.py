@@ -34,7 +34,6 @@ from zerolag.extension.spool import Spool
 from zerolag.extension.store import Store
 
 _log = logging.getLogger("zerolag.extension")
-SWITCH_INTERVAL_S = 0.0005
 API_KEY_VARIABLES = ("ZEROLAG_API_KEY_SECRET_ARN", "ZEROLAG_API_KEY_SSM_PARAMETER")
 
 
@@ -107,7 +106,6 @@ def _fail_init(api: str, ext_id: str, error_type: str, message: str) -> None:
     """Report an init failure to the platform, and say why on stderr: Lambda shows the extension's output in
     the function's logs, but not the message of an init error."""
     import json
-    import sys
 
     line = {"level": "ERROR", "logger": "zerolag.extension", "message": message, "errorType": error_type}
     sys.stderr.write(json.dumps(line) + "\n")
@@ -141,9 +139,6 @@ def run(
         _fail_init(api, ext_id, "Extension.ApiKeyError", str(exc))
         return 1
     setup_logging(config.log_level, secrets=tuple(value for _, value in config.otlp_headers))
-    # A receiver thread must get the GIL back fast when the sender is busy (gzip, HTTP): the default 5 ms
-    # switch interval would show up in the function's response latency.
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
     counters = Counters()
     pipeline = build_pipeline(config, counters)
     ctx = ExtensionContext(

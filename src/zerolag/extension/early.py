@@ -16,6 +16,7 @@ from zerolag.extension.receiver import OtlpReceiver
 from zerolag.extension.server import HttpServer
 
 DEFAULT_MAX_REQUEST_BYTES = 16 * 1024 * 1024
+SWITCH_INTERVAL_S = 0.0005
 
 
 class EarlySink:
@@ -61,6 +62,14 @@ def max_request_bytes(env: Mapping[str, str]) -> int:
 
 
 def start_receiver(sock: socket.socket, env: Mapping[str, str]) -> tuple[HttpServer, EarlySink]:
+    """Serve the OTLP receiver on ``sock`` now, holding what arrives in an ``EarlySink``."""
+    import sys
+
+    from zerolag.otlp import wire  # noqa: F401 - loaded before serving: every first request needs it
+
+    # Receiver threads must get the GIL back fast while the main thread imports (and later while the sender
+    # works): the default 5 ms switch interval would show in the function's response latency.
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     sink = EarlySink()
     server = HttpServer(
         sock,

@@ -140,3 +140,29 @@ def test_opentelemetry_api_spans_join_the_invocation_trace(
     assert spans["otel-child"]["parentSpanId"] == spans["otel-parent"]["spanId"]
     assert spans["otel-child"]["kind"] == 3
     assert spans["otel-parent"]["_attrs"]["shop.cart"] == 3
+
+
+def test_decorated_function_through_the_wrapper_is_wrapped_once(
+    agent_layer: Path, sink: Sink, moto_url: str
+) -> None:
+    """The full example (already decorated) deployed with the exec wrapper: the same result and exactly one
+    invocation span per invocation, with its AWS SDK spans under it."""
+    with Sandbox(
+        EXAMPLES / "full_function",
+        "app.handler",
+        layers=[agent_layer],
+        env=_env(moto_url, sink),
+        timeout=30,
+        function_name="orders",
+        freeze=False,
+    ) as sb:
+        result = sb.invoke({"order_id": "o-3"})
+        assert result.status == "success", result.body
+        assert result.json()["statusCode"] == 200
+        assert sink.wait_for(lambda s: result.request_id in s.finals())
+    spans = sink.spans()
+    roots = [s for s in spans if s["name"] == "orders"]
+    assert len(roots) == 1
+    assert {"SQS.SendMessage", "S3.PutObject", "validate"} <= {
+        s["name"] for s in children_of(spans, roots[0])
+    }

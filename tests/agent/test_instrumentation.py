@@ -117,3 +117,32 @@ def test_instrumentation_can_be_disabled() -> None:
         env={"ZEROLAG_DISABLE_INSTRUMENTATIONS": "http.client"},
     )
     assert "patched False" in out
+
+
+def test_propagation_into_sns_batches_and_lambda_client_context() -> None:
+    """inject() adds traceparent to SNS/SQS message attributes (without touching the caller's dicts, keeping
+    user attributes, never beyond 10) and to a Lambda Invoke's base64 client context."""
+    import base64
+    import json
+
+    from zerolag.agent.inst_botocore import inject
+
+    tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    params = {"TopicArn": "arn:aws:sns:us-east-1:1:t", "MessageAttributes": {"k": {"DataType": "String"}}}
+    out = inject("sns", "Publish", params, tp)
+    assert out["MessageAttributes"]["traceparent"] == {"DataType": "String", "StringValue": tp}
+    assert "k" in out["MessageAttributes"]
+    assert "traceparent" not in params["MessageAttributes"]
+    full = {f"a{i}": {"DataType": "String", "StringValue": "x"} for i in range(10)}
+    assert (
+        "traceparent"
+        not in inject("sqs", "SendMessage", {"MessageAttributes": full}, tp)["MessageAttributes"]
+    )
+    batch = inject("sqs", "SendMessageBatch", {"Entries": [{"Id": "1"}, {"Id": "2"}]}, tp)
+    assert all(e["MessageAttributes"]["traceparent"]["StringValue"] == tp for e in batch["Entries"])
+    existing = base64.b64encode(json.dumps({"custom": {"user": "1"}}).encode()).decode()
+    ctx = json.loads(
+        base64.b64decode(inject("lambda", "Invoke", {"ClientContext": existing}, tp)["ClientContext"])
+    )
+    assert ctx["custom"] == {"user": "1", "traceparent": tp}
+    assert inject("s3", "PutObject", {"Bucket": "b"}, tp) == {"Bucket": "b"}

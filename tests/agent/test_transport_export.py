@@ -119,3 +119,13 @@ def test_counters_sum_exactly_per_dimension_set(adds: list[tuple[str, int]]) -> 
     got = {p[0]["d"]: p[1] for item in agg.take() for p in item[3]}
     assert got == expected
     assert agg.take() == []
+
+
+def test_pending_exports_are_bounded_when_the_extension_hangs(hanging: HangingServer) -> None:
+    """With the extension hanging, hand-overs beyond MAX_PENDING are dropped and counted, never queued."""
+    exp = export.ExtensionExporter({}, Redactor([]), "0", hanging.port, 30)
+    worker = export.Worker(exp, lambda rid: None)
+    for i in range(export.MAX_PENDING + 20):
+        worker.submit((f"r{i}", [], []))
+    assert exp.stats.dropped >= 20
+    assert worker.submitted - worker.done <= export.MAX_PENDING

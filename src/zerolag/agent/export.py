@@ -209,7 +209,8 @@ class Worker:
         self.exporter = exporter
         self.on_deadline = on_deadline
         self.queue: SimpleQueue[tuple[Any, ...]] = SimpleQueue()
-        self.pending = 0
+        self.submitted = 0  # written by the handler's thread only
+        self.done = 0  # written by the worker only: pending = submitted - done, without a lock
         self.started = False
 
     def _start(self) -> None:
@@ -225,10 +226,10 @@ class Worker:
                 self.queue.put(("done", job[0]))
             self.exporter.export(job)
             return
-        if self.pending >= MAX_PENDING:
+        if self.submitted - self.done >= MAX_PENDING:
             self.exporter.stats.dropped += 1
             return
-        self.pending += 1
+        self.submitted += 1
         self._start()
         self.queue.put(("job", job))
 
@@ -275,8 +276,10 @@ class Worker:
             return (item[1], item[2])
         if kind == "job":
             job = item[1]
-            self.pending -= 1
-            self.exporter.export(job)
+            try:
+                self.exporter.export(job)
+            finally:
+                self.done += 1
             return None if watching is not None and watching[0] == job[0] else watching
         if kind == "deadline":
             self._deadline(item[1])

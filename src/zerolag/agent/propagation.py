@@ -7,25 +7,20 @@ Pure functions over ints and strings. Trace ids are 128-bit and span ids 64-bit 
 from __future__ import annotations
 
 import os
+from _random import Random  # the C generator: `random` itself would import hashlib, math, bisect...
 
 _MASK64 = (1 << 64) - 1
-_GOLDEN = 0x9E3779B97F4A7C15
-_span_state = [int.from_bytes(os.urandom(8), "big")]
+_getrandbits = Random(int.from_bytes(os.urandom(32), "big")).getrandbits  # seeded once per process
 
 
 def new_span_id() -> int:
-    """A random-looking, never-zero 64-bit span id (splitmix64 over a counter seeded once from urandom)."""
-    state = _span_state
-    z = (state[0] + _GOLDEN) & _MASK64
-    state[0] = z
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
-    return (z ^ (z >> 31)) or 1
+    """A random, never-zero 64-bit span id (Mersenne Twister seeded from urandom; no syscall per id)."""
+    return _getrandbits(64) or 1
 
 
 def new_trace_id() -> int:
     """A random-looking 128-bit trace id from the same generator (no syscall on the invocation's path)."""
-    return (new_span_id() << 64) | new_span_id()
+    return _getrandbits(128) or 1
 
 
 def format_traceparent(trace_id: int, span_id: int, sampled: bool) -> str:

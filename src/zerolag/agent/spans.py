@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import time
+from itertools import count
 
 from zerolag.agent.propagation import format_traceparent, new_span_id, new_trace_id, sample
 
@@ -56,7 +57,7 @@ recorder = Recorder()
 _current: contextvars.ContextVar[Span | None] = contextvars.ContextVar("zerolag_span", default=None)
 # True while the agent itself (or an instrumented outer call) does I/O: instrumentation creates no spans.
 suppressed: contextvars.ContextVar[bool] = contextvars.ContextVar("zerolag_suppressed", default=False)
-_seq = [0]
+_next_seq = count(1).__next__
 
 
 class Span:
@@ -102,8 +103,7 @@ class Span:
         self.start_time = _time_ns() if start_time is None else start_time
         self.end_time = 0
         self._token: contextvars.Token[Span | None] | None = None
-        _seq[0] += 1
-        self.seq = _seq[0]
+        self.seq = _next_seq()
         if sampled:
             spans = recorder.spans
             if len(spans) < recorder.max_spans:

@@ -175,7 +175,8 @@ class Span:
             except ValueError:  # exited in another context (e.g. a generator moved across tasks)
                 _current.set(None)
             self._token = None
-        self.end()
+        if not self.end_time:  # end(), inlined: this is every span's exit
+            self.end_time = _time_ns()
 
     def __repr__(self) -> str:
         return f"<Span {self.name!r} {self.trace_id:032x}/{self.span_id:016x} parent={self.parent_id:016x}>"
@@ -207,7 +208,10 @@ def start_span(
 
 def span(name: str, kind: int = INTERNAL, **attributes: Any) -> Span:
     """``with span("load", table="users") as s:`` starts a child of the current span and makes it current."""
-    return start_span(name, kind, attributes)
+    parent = _bridge_current() if _bridge_current is not None else _current.get()
+    if parent is None:
+        return start_span(name, kind, attributes)
+    return Span(name, parent.trace_id, parent.span_id, parent.sampled, kind, attributes)
 
 
 def wraps(original: Callable[..., Any], wrapper: Callable[..., Any]) -> Callable[..., Any]:

@@ -141,6 +141,15 @@ def translator(sink: Sink, clock_ns: int = 1_767_225_600_000_000_000) -> Telemet
     )
 
 
+def feed(tr: TelemetryTranslator, *deliveries: list[dict[str, Any]]) -> TelemetryTranslator:
+    """Deliver batches, then SHUTDOWN(spindown): what a translator holds back (an agent might still report
+    the last invocation) is finalized."""
+    for events in deliveries:
+        tr.handle_body(body(events))
+    tr.on_shutdown("spindown")
+    return tr
+
+
 def body(events: list[dict[str, Any]]) -> bytes:
     return json.dumps(events).encode()
 

@@ -368,3 +368,35 @@ def test_otel_sdk_server_span_without_request_id_header_is_not_doubled(tmp_path:
             (span,) = _server_spans(backend, rid)
             assert span.name == "handler"
             assert "zerolag.synthesized" not in attrs(span)
+
+
+def test_with_the_real_agent_each_invocation_has_exactly_one_server_span(tmp_path: Path, layer: Path) -> None:
+    """zerolag agent, successful invocations: only the agent's SERVER spans, the init span under the first,
+    and the platform metrics for every request id."""
+    code = write_code(
+        tmp_path / "code",
+        """
+        from zerolag.agent import instrument
+
+        @instrument
+        def handler(event, context):
+            print("with agent")
+            return {}
+        """,
+    )
+    with otlp_backend() as backend:
+        results = _run(code, [layer], backend, [{}, {}, {}], timeout=10.0, function_name="agent-ok")
+        assert [r.status for r in results] == ["success"] * 3, [(r.error_type, r.body[:300]) for r in results]
+        rids = [r.request_id for r in results]
+
+        def billed() -> set[str]:
+            return {attrs(p).get("faas.invocation_id") for p in backend.points("aws.lambda.billed_duration")}
+
+        assert backend.wait_for(lambda: set(rids) <= billed(), timeout=60)
+        servers = [_server_spans(backend, rid) for rid in rids]
+        detail = [[(s.span_id.hex(), "zerolag.synthesized" in attrs(s)) for s in ss] for ss in servers]
+        assert [len(s) for s in servers] == [1, 1, 1], detail
+        assert not any(attrs(s[0]).get("zerolag.synthesized") for s in servers)
+        (init,) = [s for s in backend.spans() if s.name == "agent-ok init"]
+        assert init.trace_id == servers[0][0].trace_id
+        assert init.parent_span_id == servers[0][0].span_id

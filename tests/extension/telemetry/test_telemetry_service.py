@@ -40,8 +40,8 @@ class RecordingPipeline:
             self.done.append(request_id)
             self.cond.notify_all()
 
-    def expect_runtime_done(self) -> None:
-        self.expects = True
+    def expect_runtime_done(self, expect: bool = True) -> None:
+        self.expects = expect
 
     def add(self, name: str, n: int = 1) -> None:
         self.counts[name] += n
@@ -98,10 +98,11 @@ def test_service_subscribes_listens_and_hands_protobuf_to_the_pipeline(api_facto
         uri = api.bodies[0]["destination"]["URI"]
         assert uri.startswith("http://sandbox.localdomain:")
         port = int(uri.rsplit(":", 1)[1])
-        assert not pipeline.expects  # no agent yet: never hold /event/next for the 25 ms telemetry buffer
+        assert pipeline.expects  # wait for an agent from the first invocation on
         ctx.run_event_hooks({"eventType": "INVOKE", "requestId": RID, "invokedFunctionArn": "arn:x"})
         assert _post(port, body(init_events() + invoke_events())) == 200
         assert _post(port, b"not json") == 200
+        ctx.run_shutdown_hooks(time.monotonic() + 1.0)  # the last invocation ends at SHUTDOWN
         signals = sorted({s for s, *_ in pipeline.submitted})
         assert signals == ["logs", "metrics", "traces"]
         assert pipeline.done == [RID]
@@ -173,3 +174,30 @@ def test_switch_off_does_not_subscribe(api_factory: Any) -> None:
     telemetry.start(ctx)
     assert api.bodies == []
     assert ctx.servers == []
+
+
+def test_extension_stops_waiting_after_agentless_invocations_and_resumes_for_an_agent(
+    api_factory: Any,
+) -> None:
+    """Three invocations with no agent data: no more holding /event/next. An agent's data turns it back on;
+    then runtimeDone of an invocation the agent has not handed over reaches the pipeline after a grace."""
+    api = api_factory({"2025-01-29"})
+    pipeline = RecordingPipeline()
+    ctx = _context(api, pipeline)
+    rids = [f"00000000-0000-4000-8000-00000000000{i}" for i in range(5)]
+    try:
+        telemetry.start(ctx)
+        port = int(api.bodies[0]["destination"]["URI"].rsplit(":", 1)[1])
+        for i, rid in enumerate(rids[:3]):
+            assert pipeline.expects
+            assert _post(port, body(invoke_events(rid=rid, at=100 + 100 * i, init_ms=None))) == 200
+        assert not pipeline.expects  # three invocations ended with no agent data at all
+        telemetry.note_agent_data(rids[4], "traces", b"", False)
+        assert pipeline.expects
+        assert _post(port, body(invoke_events(rid=rids[4], at=900, init_ms=None)[:-1])) == 200
+        assert rids[4] not in pipeline.done  # held back: the agent may still be exporting
+        with pipeline.cond:
+            assert pipeline.cond.wait_for(lambda: rids[4] in pipeline.done, timeout=30)
+    finally:
+        for server in ctx.servers:
+            server.close()

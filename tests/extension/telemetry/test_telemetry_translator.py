@@ -11,6 +11,7 @@ from telemetry_samples import (
     Sink,
     attr,
     body,
+    feed,
     init_events,
     invoke_events,
     translator,
@@ -24,7 +25,7 @@ def test_invocation_without_agent_gets_one_server_span_from_start_runtime_done_a
     """No agent data: one SERVER span per invocation, timed by platform.start + runtimeDone duration."""
     sink = Sink()
     tr = translator(sink)
-    tr.handle_body(body(init_events() + invoke_events()))
+    feed(tr, init_events() + invoke_events())
     spans = [s for s in sink.spans() if s["kind"] == ob.SPAN_KIND_SERVER]
     assert len(spans) == 1
     span = spans[0]
@@ -41,7 +42,7 @@ def test_invocation_without_agent_gets_one_server_span_from_start_runtime_done_a
 def test_cold_start_emits_an_init_span_in_the_first_invocations_trace() -> None:
     """initStart → initReport becomes an init span, child of the synthesized invocation span."""
     sink = Sink()
-    translator(sink).handle_body(body(init_events() + invoke_events()))
+    feed(translator(sink), init_events() + invoke_events())
     server = next(s for s in sink.spans() if s["kind"] == ob.SPAN_KIND_SERVER)
     init = next(s for s in sink.spans() if s["name"] == "fn init")
     assert init["traceId"] == server["traceId"]
@@ -51,23 +52,22 @@ def test_cold_start_emits_an_init_span_in_the_first_invocations_trace() -> None:
 
 
 def test_warm_invocation_is_not_a_cold_start_and_gets_no_init_span() -> None:
-    """Only the first invocation after initStart is a cold start."""
+    """Only the first invocation after initStart is a cold start (init span, coldstart count)."""
     sink = Sink()
-    tr = translator(sink)
-    tr.handle_body(body(init_events() + invoke_events()))
-    sink.calls.clear()
-    tr.handle_body(body(invoke_events(rid=RID2, at=500, init_ms=None)))
-    spans = sink.spans()
-    assert len(spans) == 1
-    assert attr(spans[0], "faas.coldstart") is False
-    assert sink.metric("faas.coldstarts") == []
-    assert len(sink.metric("faas.invocations")) == 1
+    feed(translator(sink), init_events() + invoke_events(), invoke_events(rid=RID2, at=500, init_ms=None))
+    server = {attr(s, "faas.invocation_id"): s for s in sink.spans() if s["kind"] == ob.SPAN_KIND_SERVER}
+    assert attr(server[RID], "faas.coldstart") is True
+    assert attr(server[RID2], "faas.coldstart") is False
+    assert len([s for s in sink.spans() if s["name"] == "fn init"]) == 1
+    (cold,) = sink.metric("faas.coldstarts")
+    assert attr(cold["sum"]["dataPoints"][0], "faas.invocation_id") == RID
+    assert len(sink.metric("faas.invocations")) == 2
 
 
 def test_platform_metrics_per_invocation() -> None:
     """Duration, billed duration, memory, init, post-runtime and runtimeDone spans become metrics."""
     sink = Sink()
-    translator(sink).handle_body(body(init_events() + invoke_events()))
+    feed(translator(sink), init_events() + invoke_events())
     values = {m["name"]: next(iter(m.values())) for m in sink.items("metrics")}
     point = {
         m["name"]: (m.get("gauge") or m.get("sum"))["dataPoints"][0]
@@ -99,7 +99,7 @@ def test_logs_are_correlated_to_request_and_invocation_span() -> None:
     """Function log lines become log records with the request id and the invocation's trace/span ids."""
     sink = Sink()
     lines = ("plain print", f"[ERROR]\t2026-01-01T00:00:00.101Z\t{RID}\tboom")
-    translator(sink).handle_body(body(invoke_events(logs=lines)))
+    feed(translator(sink), invoke_events(logs=lines))
     server = sink.spans()[0]
     logs = sink.items("logs")
     assert [r["body"]["stringValue"] for r in logs] == ["plain print", "boom"]
@@ -116,7 +116,7 @@ def test_json_log_records_keep_level_and_request_id() -> None:
     events = invoke_events(logs=())
     rec = {"timestamp": "x", "level": "WARN", "requestId": RID, "message": "careful", "logger": "app", "k": 1}
     events.insert(1, {"time": events[0]["time"], "type": "function", "record": rec})
-    tr.handle_body(body(events))
+    feed(tr, events)
     (log,) = sink.items("logs")
     assert log["body"]["stringValue"] == "careful"
     assert log["severityText"] == "WARN"
@@ -164,9 +164,7 @@ def test_timeout_yields_error_span_with_duration_last_lines_and_agent_ids() -> N
     tr.on_invoke({"requestId": RID, "invokedFunctionArn": "arn:aws:lambda:us-east-1:1:function:fn"})
     tr.on_agent_data(RID, "traces", protobuf.encode("traces", partial), final=False)
     lines = tuple(f"line {i}" for i in range(30))
-    tr.handle_body(
-        body(invoke_events(status="timeout", error_type="Sandbox.Timedout", duration=3000.0, logs=lines))
-    )
+    feed(tr, invoke_events(status="timeout", error_type="Sandbox.Timedout", duration=3000.0, logs=lines))
     (span,) = [s for s in sink.spans() if s["kind"] == ob.SPAN_KIND_SERVER]
     assert span["status"]["code"] == ob.STATUS_ERROR
     assert span["status"]["message"] == "Task timed out after 3.00 seconds"
@@ -182,10 +180,9 @@ def test_timeout_yields_error_span_with_duration_last_lines_and_agent_ids() -> N
 def test_out_of_memory_is_detected_from_memory_used_equal_to_size() -> None:
     """A failure whose max memory used equals memory size is reported as out of memory."""
     sink = Sink()
-    translator(sink).handle_body(
-        body(
-            invoke_events(status="failure", error_type="Runtime.ExitError", used=128, size=128, init_ms=None)
-        )
+    feed(
+        translator(sink),
+        invoke_events(status="failure", error_type="Runtime.ExitError", used=128, size=128, init_ms=None),
     )
     (span,) = sink.spans()
     assert attr(span, "aws.lambda.out_of_memory") is True
@@ -223,7 +220,7 @@ def test_emf_lines_become_metrics_not_logs() -> None:
         '"service":"checkout","orders":[1.0,2.0],"latency":12.5}'
     )
     sink = Sink()
-    translator(sink).handle_body(body(invoke_events(logs=(emf,))))
+    feed(translator(sink), invoke_events(logs=(emf,)))
     (orders,) = sink.metric("orders")
     (latency,) = sink.metric("latency")
     assert [p["asDouble"] for p in orders["sum"]["dataPoints"]] == [1.0, 2.0]
@@ -266,7 +263,7 @@ def test_output_parses_with_the_official_protobuf_messages() -> None:
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
     sink = Sink()
-    translator(sink).handle_body(body(init_events() + invoke_events(status="error", error_type="ValueError")))
+    feed(translator(sink), init_events() + invoke_events(status="error", error_type="ValueError"))
     classes = {
         "traces": ExportTraceServiceRequest,
         "metrics": ExportMetricsServiceRequest,
@@ -369,7 +366,7 @@ def test_agent_server_span_without_final_header_is_not_doubled() -> None:
     tr.on_agent_data(
         RID, "traces", protobuf.encode("traces", ob.request("traces", {}, [server])), final=False
     )
-    tr.handle_body(body(invoke_events(init_ms=None, logs=("hi",))))
+    feed(tr, invoke_events(init_ms=None, logs=("hi",)))
     assert sink.spans() == []
     (log,) = sink.items("logs")
     assert log["traceId"] == "56" * 16
@@ -391,13 +388,12 @@ def test_untagged_server_span_with_the_invocation_id_is_not_doubled() -> None:
     sink = Sink()
     tr = translator(sink)
     tr.on_untagged_traces(protobuf.encode("traces", ob.request("traces", {}, [other, theirs])))
-    tr.handle_body(body(invoke_events(init_ms=None, logs=("hello",))))
-    assert sink.spans() == []
-    (log,) = sink.items("logs")
+    other_rid = "00000000-0000-4000-8000-000000000000"
+    feed(tr, invoke_events(init_ms=None, logs=("hello",)), invoke_events(rid=other_rid, at=900, init_ms=None))
+    (log,) = [r for r in sink.items("logs") if attr(r, "faas.invocation_id") == RID]
     assert log["spanId"] == "bc" * 8
-    sink.calls.clear()
-    tr.handle_body(body(invoke_events(rid="00000000-0000-4000-8000-000000000000", at=900, init_ms=None)))
-    assert len(sink.spans()) == 1  # an invocation no untagged span names is still synthesized
+    # only the invocation no untagged span names is synthesized
+    assert [attr(s, "faas.invocation_id") for s in sink.spans()] == [other_rid]
 
 
 def test_failed_init_emits_an_error_init_span_at_once() -> None:
@@ -421,17 +417,18 @@ def test_failed_init_emits_an_error_init_span_at_once() -> None:
 
 
 def test_redelivered_events_and_late_agent_data_never_make_a_ghost_invocation() -> None:
-    """A re-delivered batch or agent data after the report is counted as late; a timeout SHUTDOWN after it
-    finalizes nothing more."""
+    """A re-delivered batch or agent data after the invocation ended is counted as late; a timeout SHUTDOWN
+    after it finalizes nothing more for that request id."""
     sink = Sink()
     tr = translator(sink)
-    events = invoke_events(init_ms=None)
-    tr.handle_body(body(events))
-    tr.handle_body(body(events))
+    first = invoke_events(init_ms=None, logs=())
+    tr.handle_body(body(first + invoke_events(rid=RID2, at=500, init_ms=None, logs=())))
+    tr.handle_body(body(first))
     tr.on_agent_data(RID, "traces", b"", final=False)
     tr.on_shutdown("timeout")
-    assert len(sink.spans()) == 1
-    assert len(sink.metric("faas.invocations")) == 1
+    assert [attr(s, "faas.invocation_id") for s in sink.spans()].count(RID) == 1
+    counted = [m["sum"]["dataPoints"][0] for m in sink.metric("faas.invocations")]
+    assert [attr(point, "faas.invocation_id") for point in counted].count(RID) == 1
     assert tr.stats["late_events"] == 4
 
 
@@ -440,7 +437,7 @@ def test_a_print_line_drained_after_runtime_done_still_belongs_to_its_invocation
     sink = Sink()
     events = invoke_events(init_ms=None, logs=())
     events.insert(2, {"time": events[1]["time"], "type": "function", "record": "late line\n"})
-    translator(sink).handle_body(body(events))
+    feed(translator(sink), events)
     (log,) = sink.items("logs")
     (span,) = sink.spans()
     assert attr(log, "faas.invocation_id") == RID
@@ -452,7 +449,7 @@ def test_malformed_emf_is_counted_and_kept_as_a_log_line() -> None:
     bad = '{"_aws":{"CloudWatchMetrics":[{"Namespace":"n","Metrics":[{"Name":"m"}]}]},"m":"lots"}'
     sink = Sink()
     tr = translator(sink)
-    tr.handle_body(body(invoke_events(init_ms=None, logs=(bad,))))
+    feed(tr, invoke_events(init_ms=None, logs=(bad,)))
     assert tr.stats["bad_emf"] == 1
     assert sink.metric("m") == []
     assert len(sink.items("logs")) == 1
@@ -462,7 +459,7 @@ def test_a_chatty_invocation_sends_its_lines_early_instead_of_holding_them() -> 
     """Past 1000 pending lines the lines go out at once (request and trace id), the rest at the end."""
     sink = Sink()
     lines = tuple(f"line {i}" for i in range(1001))
-    translator(sink).handle_body(body(invoke_events(init_ms=None, logs=lines)))
+    feed(translator(sink), invoke_events(init_ms=None, logs=lines))
     logs = sink.items("logs")
     assert [r["body"]["stringValue"] for r in logs] == list(lines)
     assert logs[0]["traceId"] == XRAY_TRACE

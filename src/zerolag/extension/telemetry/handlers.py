@@ -37,7 +37,9 @@ class EventHandlers:
     _next_cold: bool
     _init: InitPhase | None
     _init_emitted: bool
-    _done: list[str]
+    _done: list[tuple[str, bool]]
+    _agent_ever: bool
+    _agent_absent: bool
 
     def _get(self, request_id: str, out: list[Any]) -> Invocation:
         raise NotImplementedError
@@ -66,9 +68,14 @@ class EventHandlers:
             self._flush_init(out, None)
 
     def _on_start(self, record: dict[str, Any], t: int, out: list[Any]) -> None:
-        if self._late(_request_id(record)):
+        request_id = _request_id(record)
+        known = self._open.get(request_id)
+        if self._late(request_id):
             return
-        inv = self._get(_request_id(record), out)
+        if known is not None and known.start_ns is not None:  # a re-delivered start
+            self.stats["late_events"] += 1
+            return
+        inv = self._get(request_id, out)
         inv.start_ns = t if inv.start_ns is None else inv.start_ns
         tracing = record.get("tracing")
         if isinstance(tracing, dict):
@@ -82,7 +89,9 @@ class EventHandlers:
             return
         inv = self._get(_request_id(record), out)
         inv.runtime_done, inv.runtime_done_ns = record, t
-        self._done.append(inv.request_id)
+        # (request id, whether an agent that has not handed over yet may still be exporting)
+        waiting = self._agent_ever and not inv.agent.final and record.get("status") == "success"
+        self._done.append((inv.request_id, waiting))
         if self._current == inv.request_id:
             self._current = None
 
@@ -90,10 +99,16 @@ class EventHandlers:
         if self._late(_request_id(record)):
             return
         inv = self._get(_request_id(record), out)
+        for waiting in [i for i in self._open.values() if i.report is not None and i is not inv]:
+            # a later invocation has ended: an agent (even one frozen mid-export) has sent what it had
+            self._finalize(waiting, out, None)
         inv.report, inv.report_ns = record, t
         if isinstance(record.get("metrics"), dict) and "initDurationMs" in record["metrics"]:
             inv.cold_start = True
-        self._finalize(inv, out, None)
+        if inv.agent.final or self._agent_absent:
+            self._finalize(inv, out, None)
+        # else an agent may still be exporting (asynchronously, or frozen before it could): the invocation
+        # ends at the agent's final batch, at the next invocation's report, or at SHUTDOWN.
 
     def _on_logs_dropped(self, record: dict[str, Any], t: int, out: list[Any]) -> None:
         dropped = record.get("droppedRecords")

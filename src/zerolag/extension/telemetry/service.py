@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 ENV_SWITCH: Final = "ZEROLAG_TELEMETRY"
 SHUTDOWN_WAIT_S: Final = 0.5
+AGENTLESS_LIMIT: Final = 3  # invocations without any agent data before the extension stops waiting
+AGENT_GRACE_S: Final = 0.2  # how long past runtimeDone an agent that has not handed over is waited for
 _active: TelemetryService | None = None
 _active_lock = threading.Lock()
 
@@ -66,10 +68,11 @@ class TelemetryService:
             resource=resource_from_env(env),
             emit=self._emit,
             memory_mb=float(memory) if memory.isdigit() else None,
-            on_runtime_done=ctx.pipeline.runtime_done,
+            on_runtime_done=self._runtime_done,
         )
         self.subscribed_schema: str | None = None
         self._agent_seen = False
+        self._expecting = False
 
     def start(self) -> bool:
         """Listen, subscribe, hook the lifecycle. False (and a clear log line) when the platform refuses."""
@@ -92,7 +95,21 @@ class TelemetryService:
         _log.info("subscribed to the Telemetry API, schema %s, listening on %s", result.schema, uri)
         self._ctx.on_event(self._on_event)
         self._ctx.on_shutdown(self._on_shutdown)
+        self._expect(True)
         return True
+
+    def _expect(self, on: bool) -> None:
+        """Whether the extension holds ``/event/next`` until ``runtime_done`` (the agent's final or ours).
+
+        On from the start: an agent (whose export thread would otherwise be frozen with the sandbox) is then
+        waited for from its first invocation. Off once ``AGENTLESS_LIMIT`` invocations passed without any
+        agent data: for a function without an agent, waiting for our runtimeDone would add the 25 ms buffering
+        timeout to every billed duration, for nothing (our own data is complete only at platform.report,
+        which comes after ``/event/next``). Back on as soon as an agent reports.
+        """
+        if on != self._expecting:
+            self._expecting = on
+            self._ctx.pipeline.expect_runtime_done(on)
 
     # --- inputs ---------------------------------------------------------------------------------------------
     def _handle(self, req: HttpRequest) -> HttpResponse:
@@ -100,6 +117,9 @@ class TelemetryService:
             return self._response(405, b"")
         self.translator.handle_body(req.body)
         self._report_stats()
+        agentless = self.translator.stats["agentless_invocations"] >= AGENTLESS_LIMIT
+        if self._expecting and agentless and not self._agent_seen:
+            self._expect(False)
         return self._response(200, b"")
 
     def _on_event(self, event: dict[str, Any]) -> None:
@@ -119,14 +139,19 @@ class TelemetryService:
 
     def note_agent_data(self, request_id: str, signal: str, data: bytes, final: bool) -> None:
         if not self._agent_seen:
-            # An agent reports here: from now on the extension holds /event/next until the agent's final batch
-            # (or our platform.runtimeDone, if the agent dies), so its data can be flushed at invocation end.
-            # Without an agent there is nothing to wait for: our own data is only complete at platform.report,
-            # which Lambda sends after /event/next, and waiting for runtimeDone would add the buffering
-            # timeout (25 ms) to every invocation's billed duration.
             self._agent_seen = True
-            self._ctx.pipeline.expect_runtime_done()
+            self._expect(True)
         self.translator.on_agent_data(request_id, signal, data, final)
+
+    def _runtime_done(self, request_id: str, agent_pending: bool) -> None:
+        """platform.runtimeDone: end the extension's wait, after a grace period when an agent that has not
+        handed over yet may still be exporting (its final batch normally ends the wait first)."""
+        if not agent_pending:
+            self._ctx.pipeline.runtime_done(request_id)
+            return
+        timer = threading.Timer(AGENT_GRACE_S, self._ctx.pipeline.runtime_done, (request_id,))
+        timer.daemon = True
+        timer.start()
 
     # --- outputs --------------------------------------------------------------------------------------------
     def _emit(self, signal: Signal, request: dict[str, Any], request_id: str | None) -> None:

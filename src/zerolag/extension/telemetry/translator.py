@@ -43,7 +43,7 @@ class TelemetryTranslator(EventHandlers):
         emit: Emit,
         memory_mb: float | None = None,
         clock: Callable[[], int] = time.time_ns,
-        on_runtime_done: Callable[[str], None] | None = None,
+        on_runtime_done: Callable[[str, bool], None] | None = None,
     ) -> None:
         self._function_name = function_name
         self._resource = dict(resource)
@@ -51,10 +51,12 @@ class TelemetryTranslator(EventHandlers):
         self._memory_mb = memory_mb
         self._clock = clock
         self._on_runtime_done_cb = on_runtime_done
-        self._done: list[str] = []
+        self._done: list[tuple[str, bool]] = []
+        self._agent_ever = False
         self._cond = threading.Condition()
         self._open: dict[str, Invocation] = {}
         self._current: str | None = None
+        self._agent_absent = False  # known once an invocation ended with no agent data at all
         self._last_started: str | None = None
         self._next_cold = True
         self._init: InitPhase | None = None
@@ -94,8 +96,8 @@ class TelemetryTranslator(EventHandlers):
         self._send(out)
         callback = self._on_runtime_done_cb
         if callback is not None:
-            for request_id in done:
-                callback(request_id)
+            for request_id, agent_pending in done:
+                callback(request_id, agent_pending)
 
     def on_invoke(self, event: Mapping[str, Any]) -> None:
         """An INVOKE event from the Extensions API (request id, ARN, deadline, X-Ray/W3C tracing)."""
@@ -120,8 +122,12 @@ class TelemetryTranslator(EventHandlers):
         """The agent sent a batch tagged ``X-Zerolag-Request-Id`` (``final``: ``X-Zerolag-Final: true``)."""
         out: list[tuple[Signal, list[ob.JsonDict], str | None]] = []
         with self._cond:
+            self._agent_absent, self._agent_ever = False, True
             if not self._late(request_id):
-                self._get(request_id, out).agent.add(signal, payload, final)
+                inv = self._get(request_id, out)
+                inv.agent.add(signal, payload, final)
+                if final and inv.report is not None:
+                    self._finalize(inv, out, None)
         self._send(out)
 
     def on_untagged_traces(self, payload: bytes) -> None:
@@ -130,6 +136,7 @@ class TelemetryTranslator(EventHandlers):
         if 0 < len(payload) <= MAX_UNTAGGED_BYTES:  # bounded memory: 16 x 512 KiB at most
             with self._cond:
                 self._untagged.append(agent_ids.UntaggedBatch(payload))
+                self._agent_absent = False
 
     def on_shutdown(self, reason: str) -> None:
         """SHUTDOWN: finalize every open invocation (timeout/failure ones as errors) and the init span."""
@@ -148,7 +155,7 @@ class TelemetryTranslator(EventHandlers):
         """Wait until every open invocation that started has its report (it is then finalized); bounded."""
         deadline = time.monotonic() + timeout
         with self._cond:
-            while any(i.start_ns is not None for i in self._open.values()):
+            while any(i.start_ns is not None and i.report is None for i in self._open.values()):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
@@ -204,6 +211,9 @@ class TelemetryTranslator(EventHandlers):
         self._finished_set.add(inv.request_id)
         if self._current == inv.request_id:
             self._current = None
+        if inv.report is not None and not inv.agent.signals and not self._untagged:
+            self._agent_absent = True  # a whole invocation passed without any agent: finalize at report now
+            self.stats["agentless_invocations"] += 1
         done = finalize.finish(
             inv, reason, self._clock(), self._function_name, self._memory_mb, untagged=self._untagged
         )

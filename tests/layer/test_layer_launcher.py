@@ -14,9 +14,14 @@ import pytest
 
 PROBE = """
 import json, os, sys
-print(json.dumps({"executable": sys.executable, "pythonpath": os.environ.get("PYTHONPATH"),
-    "dont_write": os.environ.get("PYTHONDONTWRITEBYTECODE"), "argv": sys.argv[1:],
-    "package": __import__("zerolag").__file__, "site": "site" in sys.modules}))
+def main():
+    print(json.dumps({"executable": sys.executable, "pythonpath": os.environ.get("PYTHONPATH"),
+        "dont_write": os.environ.get("PYTHONDONTWRITEBYTECODE"), "argv": sys.argv[1:],
+        "package": __import__("zerolag").__file__, "site": "site" in sys.modules,
+        "runpy": "runpy" in sys.modules}))
+    return 0
+if __name__ == "__main__":
+    sys.exit(main())
 """
 
 
@@ -43,7 +48,7 @@ def _bin_dir(tmp_path: Path, **links: str) -> Path:
 def test_launcher_runs_python_with_only_the_layer_lib_on_pythonpath(
     tmp_path: Path, probe_layer: Path
 ) -> None:
-    """It execs python3 -S -m zerolag.extension, PYTHONPATH=<layer>/zerolag/lib, wherever the layer is."""
+    """It execs python3 -S on the entry point with PYTHONPATH=<layer>/zerolag/lib, wherever the layer is."""
     if Path("/var/lang/bin/python3").exists():
         pytest.skip("a Lambda runtime interpreter exists here and takes precedence")
     bin_dir = _bin_dir(tmp_path, python3=sys.executable)
@@ -63,6 +68,7 @@ def test_launcher_runs_python_with_only_the_layer_lib_on_pythonpath(
     assert seen["dont_write"] == "1"
     assert seen["argv"] == ["--flag"]
     assert seen["site"] is False  # -S: no site-packages, no .pth files at cold start
+    assert seen["runpy"] is False  # -c, not -m: runpy costs cold-start milliseconds
     assert Path(seen["package"]).resolve() == lib / "zerolag" / "__init__.py"
 
 

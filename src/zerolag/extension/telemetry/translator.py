@@ -211,9 +211,11 @@ class TelemetryTranslator(EventHandlers):
         self._finished_set.add(inv.request_id)
         if self._current == inv.request_id:
             self._current = None
-        if inv.report is not None and not inv.agent.signals and not self._untagged:
-            self._agent_absent = True  # a whole invocation passed without any agent: finalize at report now
+        if inv.report is not None and not inv.agent.signals:
+            # no tagged agent data for a whole invocation: nothing will ever send a final batch for it
             self.stats["agentless_invocations"] += 1
+            if not self._untagged:
+                self._agent_absent = True  # and no agent at all: finalize at report from now on
         done = finalize.finish(
             inv, reason, self._clock(), self._function_name, self._memory_mb, untagged=self._untagged
         )

@@ -16,6 +16,12 @@ def test_traceparent_round_trips() -> None:
 
 
 @given(st.integers(1, 2**128 - 1), st.integers(1, 2**64 - 1), st.booleans())
+def test_xray_round_trips_for_any_ids(trace_id: int, span_id: int, sampled: bool) -> None:
+    """Every id pair survives format_xray -> parse_xray."""
+    assert p.parse_xray(p.format_xray(trace_id, span_id, sampled)) == (trace_id, span_id, sampled)
+
+
+@given(st.integers(1, 2**128 - 1), st.integers(1, 2**64 - 1), st.booleans())
 def test_traceparent_round_trips_for_any_ids(trace_id: int, span_id: int, sampled: bool) -> None:
     """Every valid id pair survives format -> parse."""
     assert p.parse_traceparent(p.format_traceparent(trace_id, span_id, sampled)) == (
@@ -56,6 +62,8 @@ def test_xray_header_gives_trace_parent_and_sampling() -> None:
     assert undecided[2] is None
     assert p.parse_xray("Root=2-xyz") is None
     assert p.parse_xray("Parent=53995c3f42cd8ad8") is None
+    assert p.parse_xray("Root=1-zzzzzzzz-bd862e3fe1be46a994272793") is None
+    assert p.parse_xray("Root=1-5759e988-bd862e3fe1be46a99427279") is None
 
 
 def test_xray_format_round_trips() -> None:

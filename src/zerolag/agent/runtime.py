@@ -156,7 +156,7 @@ class Agent:
             return None
 
     def _parent(self, trig: Any, context: Any) -> tuple[int, int, bool]:
-        parsed = parse_traceparent(trig.traceparent)
+        parsed = parse_traceparent(trig.traceparent) if trig.traceparent else None
         if parsed is None:
             custom = getattr(getattr(context, "client_context", None), "custom", None)
             if isinstance(custom, dict):

@@ -146,3 +146,46 @@ def test_propagation_into_sns_batches_and_lambda_client_context() -> None:
     )
     assert ctx["custom"] == {"user": "1", "traceparent": tp}
     assert inject("s3", "PutObject", {"Bucket": "b"}, tp) == {"Bucket": "b"}
+
+
+def test_direct_otlp_exporter_delivers_at_the_end_of_each_invocation(sink: Sink) -> None:
+    """Without the extension, each invocation's spans, metrics and logs are POSTed to ZEROLAG_OTLP_ENDPOINT
+    with the configured headers before the handler's result is returned."""
+    _, out = run(
+        """
+        from zerolag.agent import instrument, span
+        @instrument
+        def handler(e, c):
+            with span('work'):
+                print('working')
+            return 'r'
+        print('result', handler({}, Ctx('a')), handler({}, Ctx('b')))
+    """,
+        env={
+            "ZEROLAG_EXPORTER": "",
+            "ZEROLAG_REPORT_LOCAL": "false",
+            "ZEROLAG_OTLP_ENDPOINT": sink.url,
+            "ZEROLAG_OTLP_HEADERS": "x-api-key=k1",
+        },
+    )
+    assert "result r r" in out
+    assert {r.path for r in sink.received} == {"/v1/traces", "/v1/metrics", "/v1/logs"}
+    assert {r.headers["x-api-key"] for r in sink.received} == {"k1"}
+    names = sorted(s["name"] for s in sink.spans())
+    assert names == ["fn", "fn", "work", "work"]
+
+
+def test_captured_event_is_redacted() -> None:
+    """ZEROLAG_CAPTURE_EVENT=true attaches the event as JSON with sensitive values replaced."""
+    import json
+
+    lines, _ = run(
+        """
+        from zerolag.agent import instrument
+        h = instrument(lambda e, c: None)
+        h({'user': 'ann', 'password': 'hunter2', 'headers': {'Authorization': 'Bearer x'}}, Ctx())
+    """,
+        env={"ZEROLAG_CAPTURE_EVENT": "true"},
+    )
+    captured = json.loads(lines[0]["spans"][0]["attributes"]["faas.event"])
+    assert captured == {"user": "ann", "password": "[REDACTED]", "headers": {"Authorization": "[REDACTED]"}}

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from zerolag.agent import export, metrics, spans
+from zerolag.agent import worker as worker_mod
 from zerolag.agent.redact import Redactor
 from zerolag.agent.transport import DirectClient, LoopbackClient
 
@@ -89,7 +90,7 @@ def test_empty_invocation_still_sends_the_final_marker(sink: Sink) -> None:
 def test_worker_sends_off_the_callers_thread_and_flushes(sink: Sink) -> None:
     """submit() returns at once; flush() waits until the worker has exported everything handed over."""
     exp = export.ExtensionExporter({}, Redactor([]), "0", sink.port, 10)
-    worker = export.Worker(exp, lambda rid: None)
+    worker = worker_mod.Worker(exp, lambda rid: None)
     for i in range(5):
         worker.submit((f"r{i}", [], []))
     assert worker.flush(60)
@@ -124,8 +125,8 @@ def test_counters_sum_exactly_per_dimension_set(adds: list[tuple[str, int]]) -> 
 def test_pending_exports_are_bounded_when_the_extension_hangs(hanging: HangingServer) -> None:
     """With the extension hanging, hand-overs beyond MAX_PENDING are dropped and counted, never queued."""
     exp = export.ExtensionExporter({}, Redactor([]), "0", hanging.port, 30)
-    worker = export.Worker(exp, lambda rid: None)
-    for i in range(export.MAX_PENDING + 20):
+    worker = worker_mod.Worker(exp, lambda rid: None)
+    for i in range(worker_mod.MAX_PENDING + 20):
         worker.submit((f"r{i}", [], []))
     assert exp.stats.dropped >= 20
-    assert worker.submitted - worker.done <= export.MAX_PENDING
+    assert worker.submitted - worker.done <= worker_mod.MAX_PENDING

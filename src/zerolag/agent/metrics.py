@@ -106,6 +106,48 @@ def histogram_point(values: list[float], bounds: tuple[float, ...]) -> list[Any]
     return [len(values), float(sum(values)), min(values), max(values), bounds, counts]
 
 
+class InvocationMetrics:
+    """The built-in ``faas.*`` metrics, kept as plain counters per trigger (cheap on the handler's path)
+    and turned into metric items when the exporter takes them."""
+
+    def __init__(self) -> None:
+        self.by_trigger: dict[str, list[Any]] = {}
+
+    def row(self, trigger: str) -> list[Any]:
+        row = self.by_trigger.get(trigger)
+        if row is None:
+            row = self.by_trigger[trigger] = [
+                0,
+                0,
+                0,
+                0,
+                [],
+            ]  # invocations, cold, errors, timeouts, durations
+        return row
+
+    def take(self) -> list[Any]:
+        taken, self.by_trigger = self.by_trigger, {}
+        names = (
+            ("faas.invocations", "{invocation}"),
+            ("faas.coldstarts", "{coldstart}"),
+            ("faas.errors", "{error}"),
+            ("faas.timeouts", "{timeout}"),
+        )
+        items: list[Any] = []
+        for i, (name, unit) in enumerate(names):
+            points = [({"faas.trigger": t}, row[i]) for t, row in taken.items() if row[i]]
+            if points:
+                items.append((name, unit, "counter", points))
+        durations = [
+            ({"faas.trigger": t}, histogram_point(row[4], SECONDS_BOUNDS))
+            for t, row in taken.items()
+            if row[4]
+        ]
+        if durations:
+            items.append(("faas.invoke_duration", "s", "histogram", durations))
+        return items
+
+
 aggregator = Aggregator()
 
 

@@ -24,7 +24,8 @@ else:  # the C module: `signal` itself imports enum, functools and collections (
 if TYPE_CHECKING:
     from typing import Any
 
-    from zerolag.agent.export import Exporter, Job, Worker
+    from zerolag.agent.export import Exporter, Job
+    from zerolag.agent.worker import Worker
 
 VERSION = "0.1.0"
 
@@ -69,48 +70,6 @@ class Invocation:
         self.watched = False
 
 
-class InvocationMetrics:
-    """The built-in ``faas.*`` metrics, kept as plain counters per trigger (cheap on the handler's path)
-    and turned into metric items when the exporter takes them."""
-
-    def __init__(self) -> None:
-        self.by_trigger: dict[str, list[Any]] = {}
-
-    def row(self, trigger: str) -> list[Any]:
-        row = self.by_trigger.get(trigger)
-        if row is None:
-            row = self.by_trigger[trigger] = [
-                0,
-                0,
-                0,
-                0,
-                [],
-            ]  # invocations, cold, errors, timeouts, durations
-        return row
-
-    def take(self) -> list[Any]:
-        taken, self.by_trigger = self.by_trigger, {}
-        names = (
-            ("faas.invocations", "{invocation}"),
-            ("faas.coldstarts", "{coldstart}"),
-            ("faas.errors", "{error}"),
-            ("faas.timeouts", "{timeout}"),
-        )
-        items: list[Any] = []
-        for i, (name, unit) in enumerate(names):
-            points = [({"faas.trigger": t}, row[i]) for t, row in taken.items() if row[i]]
-            if points:
-                items.append((name, unit, "counter", points))
-        durations = [
-            ({"faas.trigger": t}, metrics.histogram_point(row[4], metrics.SECONDS_BOUNDS))
-            for t, row in taken.items()
-            if row[4]
-        ]
-        if durations:
-            items.append(("faas.invoke_duration", "s", "histogram", durations))
-        return items
-
-
 class Agent:
     def __init__(self, cfg: config_mod.Config) -> None:
         self.config = cfg
@@ -121,7 +80,7 @@ class Agent:
         self.exporter = self._exporter()
         self._worker: Worker | None = None
         self._alarm_thread = _install_alarm(self._on_alarm)
-        self.invocation_metrics = InvocationMetrics()
+        self.invocation_metrics = metrics.InvocationMetrics()
         metrics.aggregator.collectors.append(self.invocation_metrics.take)
         spans.recorder.max_spans = cfg.max_spans
         spans.recorder.max_logs = cfg.max_logs
@@ -143,7 +102,7 @@ class Agent:
     @property
     def worker(self) -> Worker:
         if self._worker is None:
-            from zerolag.agent.export import Worker
+            from zerolag.agent.worker import Worker
 
             self._worker = Worker(self.exporter, self.on_deadline)
         return self._worker

@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 # The Python runtime the emulator runs functions on: awslambdaric and boto3 only, like Lambda's own
 # python3.x image. Kept apart from the dev venv so a function sees what it would see in Lambda.
 $(RUNTIME_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet --target $(RUNTIME_DIR) --only-binary=:all: awslambdaric==4.2.2 boto3
+	$(PY) -m pip install --quiet --upgrade --target $(RUNTIME_DIR) --only-binary=:all: awslambdaric==4.2.2 boto3
 	touch $(RUNTIME_STAMP)
 
 # Third-party packages that functions under test bring themselves, as Lambda layers (python/ inside),
@@ -25,9 +25,9 @@ $(RUNTIME_STAMP): $(STAMP)
 LAYERS_DIR := $(VENV)/layers
 LAYERS_STAMP := $(LAYERS_DIR)/.installed
 $(LAYERS_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet --target $(LAYERS_DIR)/otel-sdk/python opentelemetry-sdk opentelemetry-exporter-otlp-proto-http
-	$(PY) -m pip install --quiet --target $(LAYERS_DIR)/powertools/python aws-lambda-powertools
-	$(PY) -m pip install --quiet --target $(LAYERS_DIR)/thundra/python thundra==2.7.4
+	$(PY) -m pip install --quiet --upgrade --target $(LAYERS_DIR)/otel-sdk/python opentelemetry-sdk opentelemetry-exporter-otlp-proto-http
+	$(PY) -m pip install --quiet --upgrade --target $(LAYERS_DIR)/powertools/python aws-lambda-powertools
+	$(PY) -m pip install --quiet --upgrade --target $(LAYERS_DIR)/thundra/python thundra==2.7.4
 	touch $(LAYERS_STAMP)
 
 venv: $(STAMP) $(RUNTIME_STAMP) $(LAYERS_STAMP)

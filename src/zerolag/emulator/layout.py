@@ -119,13 +119,14 @@ def build(code: Path, layers: list[Path], runtime_pkgs: Path, *, namespace: bool
         for d in (layout.tmp, layout.runtime, layout.lang):
             d.mkdir()
         layout.tmp.chmod(0o1777)
+        runtime_files.build_lang(layout.lang, runtime_pkgs, link=not use_ns)
         if use_ns:
             try:
-                _enter_namespace(layout)
+                _enter_namespace(layout, runtime_pkgs)
             except OSError as exc:
                 log.warning("no private mount namespace, using the fallback layout: %s", exc)
                 layout.namespaced = False
-        runtime_files.build_lang(layout.lang, runtime_pkgs)
+                runtime_files.link_site_packages(layout.lang, runtime_pkgs)
         runtime_files.build_runtime(
             layout.runtime, layout.seen("lang"), layout.seen("runtime"), layout.seen("opt")
         )
@@ -145,12 +146,14 @@ def _hosts_file(root: Path) -> Path:
     return hosts
 
 
-def _enter_namespace(layout: Layout) -> None:
+def _enter_namespace(layout: Layout, runtime_pkgs: Path) -> None:
+    site = runtime_files.site_packages(Path(SEEN["lang"]))
     pairs = [
         f"{layout.task}=/var/task",
         f"{layout.opt}=/opt",
         f"{layout.runtime}=/var/runtime",
         f"{layout.lang}=/var/lang",
+        f"{runtime_pkgs.resolve()}={site}",  # after /var/lang: mounted on its empty site-packages dir
         f"{_hosts_file(layout.root)}=/etc/hosts",
         f"{layout.tmp}=/tmp",
     ]

@@ -62,9 +62,26 @@ def python_version() -> str:
     return f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 
-def build_lang(lang: Path, runtime_pkgs: Path) -> None:
+def site_packages(lang: Path) -> Path:
+    """Where the runtime dir appears inside ``lang``."""
+    return lang / "lib" / f"python{python_version()}" / "site-packages"
+
+
+def link_site_packages(lang: Path, runtime_pkgs: Path) -> None:
+    """Make ``lang``'s site-packages a symlink to the runtime dir (the layout without a mount namespace).
+
+    In a mount namespace it is a bind mount instead: a symlink would point at a host path that the sandbox's
+    private ``/tmp`` may hide (a checkout under ``/tmp``)."""
+    target = site_packages(lang)
+    if target.is_dir() and not target.is_symlink():
+        target.rmdir()
+    target.symlink_to(runtime_pkgs.resolve())
+
+
+def build_lang(lang: Path, runtime_pkgs: Path, *, link: bool = True) -> None:
     """A venv-style ``/var/lang``: ``bin/python3.X`` and ``bin/python3`` link to the real interpreter;
-    ``pyvenv.cfg`` keeps the dev venv's and the system's site-packages out; site-packages = the runtime dir.
+    ``pyvenv.cfg`` keeps the dev venv's and the system's site-packages out; site-packages = the runtime dir
+    (a symlink with ``link``, else an empty mount point for a bind mount of it).
     """
     ver = python_version()
     real = base_python()
@@ -74,9 +91,9 @@ def build_lang(lang: Path, runtime_pkgs: Path) -> None:
     (lang / "pyvenv.cfg").write_text(
         f"home = {real.parent}\ninclude-system-site-packages = false\nversion = {ver}\n", encoding="utf-8"
     )
-    lib = lang / "lib" / f"python{ver}"
-    lib.mkdir(parents=True, exist_ok=True)
-    (lib / "site-packages").symlink_to(runtime_pkgs.resolve())
+    site_packages(lang).mkdir(parents=True, exist_ok=True)
+    if link:
+        link_site_packages(lang, runtime_pkgs)
 
 
 def build_runtime(runtime: Path, lang_in_sandbox: str, runtime_in_sandbox: str, opt_in_sandbox: str) -> None:

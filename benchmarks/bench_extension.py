@@ -357,9 +357,9 @@ def bench_cold_start(layer: Path, runs: int) -> None:
         reg = statistics.median(s[0] for s in samples)
         row(
             "3 cold start",
-            "start -> registered (with .pyc, `python -c` entry: no runpy)",
+            "start -> registered (with .pyc, `python -c` entry, as the launcher)",
             f"{reg:.1f} ms",
-            f"(zerolag's share {reg - statistics.median(base):.1f} ms; the layer's launcher uses `-m`)",
+            f"(zerolag's share {reg - statistics.median(base):.1f} ms; as the layer's launcher starts it)",
         )
     finally:
         backend.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import fcntl
 import logging
 import os
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import termios
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,19 +23,39 @@ log = logging.getLogger(__name__)
 
 CLONE_NEWNS = 0x00020000
 LINGER_S = 0.5  # how long output may trail a process's exit
+PREEXEC_TRIES = 20
+SPAWN_TRIES = 3
+TRANSIENT_ERRNOS = frozenset({errno.EINTR, errno.EAGAIN, errno.EBUSY, errno.ENOMEM})
 
 
 def _preexec(join_fd: int | None, ns_fd: int | None, cwd: str) -> Callable[[], None]:
     libc = ctypes.CDLL(None, use_errno=True) if ns_fd is not None else None
 
-    def run() -> None:  # in the child, after fork, before exec: no locks, no allocation-heavy work
-        if join_fd is not None:
-            os.write(join_fd, str(os.getpid()).encode())
+    def setns() -> None:
         if libc is not None and ns_fd is not None and libc.setns(ns_fd, CLONE_NEWNS) != 0:
             raise OSError(ctypes.get_errno(), "setns failed")
+
+    def run() -> None:  # in the child, after fork, before exec: no locks, no allocation-heavy work
+        if join_fd is not None:
+            pid = str(os.getpid()).encode()
+            _retry(lambda: os.write(join_fd, pid))
+        _retry(setns)
         os.chdir(cwd)
 
     return run
+
+
+def _retry(step: Callable[[], object]) -> None:
+    """Run one pre-exec step, again on a transient kernel answer (a busy cgroup, an interrupted call)."""
+    for _ in range(PREEXEC_TRIES - 1):
+        try:
+            step()
+            return
+        except OSError as exc:
+            if exc.errno not in TRANSIENT_ERRNOS:
+                raise
+            time.sleep(0.001)
+    step()
 
 
 class LineReader:
@@ -112,6 +134,29 @@ class SandboxProcess:
         self.signal(signal.SIGKILL)
 
 
+def _popen(
+    argv: list[str], env: dict[str, str], join_fd: int | None, ns_fd: int | None, cwd: str
+) -> subprocess.Popen[bytes]:
+    """Popen with the pre-exec steps; a child whose pre-exec step failed never ran anything, so it is started
+    again (bounded) rather than failing the sandbox on a transient kernel answer seen under load."""
+    for attempt in range(SPAWN_TRIES):
+        try:
+            return subprocess.Popen(
+                argv,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                pass_fds=tuple(fd for fd in (join_fd, ns_fd) if fd is not None),
+                preexec_fn=_preexec(join_fd, ns_fd, cwd),  # noqa: PLW1509 - setns/cgroup join precede exec
+            )
+        except subprocess.SubprocessError:
+            if attempt == SPAWN_TRIES - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 def spawn(
     kind: str,
     name: str,
@@ -127,16 +172,7 @@ def spawn(
     """Start ``argv`` in the sandbox; lines go to ``on_line``, the exit code (-signal) to ``on_exit``."""
     ns_fd = os.open(ns_path, os.O_RDONLY | os.O_CLOEXEC) if ns_path else None
     try:
-        popen = subprocess.Popen(
-            argv,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            pass_fds=tuple(fd for fd in (join_fd, ns_fd) if fd is not None),
-            preexec_fn=_preexec(join_fd, ns_fd, cwd),  # noqa: PLW1509 - setns/cgroup join must precede exec
-        )
+        popen = _popen(argv, env, join_fd, ns_fd, cwd)
     finally:
         if ns_fd is not None:
             os.close(ns_fd)

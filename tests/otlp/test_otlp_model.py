@@ -122,3 +122,17 @@ def test_iterators_flatten_requests() -> None:
         for res, _, metric, kind, point in model.iter_metric_points(metrics)
     ]
     assert rows == [({"x": 1}, "g", "gauge", 1), ({"x": 1}, "g", "gauge", 2)]
+
+
+def test_integers_outside_int64_become_strings_and_still_encode() -> None:
+    """An attribute integer past int64 (e.g. from a Thundra tag) is kept as its decimal string, so the request
+    still encodes instead of failing."""
+    from zerolag.otlp import model, protobuf
+
+    assert model.any_value(2**64) == {"stringValue": str(2**64)}
+    assert model.any_value(-(2**63)) == {"intValue": -(2**63)}
+    span = model.span("s", "ab" * 16, "cd" * 8, 1, 2, attrs={"n": 2**70})
+    request = model.traces_request(model.resource_spans({"service.name": "x"}, "scope", [span]))
+    decoded = protobuf.decode("traces", protobuf.encode("traces", request))
+    attrs = decoded["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["attributes"]
+    assert attrs == [{"key": "n", "value": {"stringValue": str(2**70)}}]

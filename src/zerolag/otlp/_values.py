@@ -28,7 +28,7 @@ def _kvlist_value(value: Mapping[str, Any]) -> Dict:
 _CONVERT: dict[type, Callable[[Any], Dict]] = {
     str: lambda v: {"stringValue": v},
     bool: lambda v: {"boolValue": v},
-    int: lambda v: {"intValue": int(v)},
+    int: lambda v: {"intValue": int(v)} if -(2**63) <= v < 2**63 else {"stringValue": str(v)},  # int64 only
     float: lambda v: {"doubleValue": float(v)},
     bytes: _bytes_value,
     bytearray: _bytes_value,

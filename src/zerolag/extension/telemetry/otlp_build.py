@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from zerolag.otlp import TOP_LEVEL_KEY, Signal
+from zerolag.otlp import TOP_LEVEL_KEY, Signal, model
 
 JsonDict = dict[str, Any]
 
@@ -30,25 +30,14 @@ _SCOPE_ITEMS: Final[dict[Signal, tuple[str, str]]] = {
 
 
 def any_value(value: object) -> JsonDict:
-    """One OTLP ``AnyValue`` for a Python value (nested lists and dicts included; others become strings)."""
-    if isinstance(value, bool):
-        out: JsonDict = {"boolValue": value}
-    elif isinstance(value, int) and -(2**63) <= value < 2**63:
-        out = {"intValue": value}
-    elif isinstance(value, float):
-        out = {"doubleValue": value}
-    elif isinstance(value, (list, tuple)):
-        out = {"arrayValue": {"values": [any_value(v) for v in value]}}
-    elif isinstance(value, Mapping):
-        out = {"kvlistValue": {"values": attributes(value)}}
-    else:
-        out = {"stringValue": "" if value is None else str(value)}
-    return out
+    """One OTLP ``AnyValue`` for a Python value: ``zerolag.otlp.model``'s conversion (nested lists and dicts
+    included; integers outside int64 and unknown types become strings)."""
+    return model.any_value(value)
 
 
 def attributes(values: Mapping[Any, object]) -> list[JsonDict]:
-    """OTLP ``KeyValue`` list for a mapping, skipping ``None`` values."""
-    return [{"key": str(k), "value": any_value(v)} for k, v in values.items() if v is not None]
+    """OTLP ``KeyValue`` list for a mapping (keys as strings), skipping ``None`` values."""
+    return model.attributes({str(k): v for k, v in values.items()})
 
 
 def request(signal: Signal, resource: Mapping[str, object], items: Iterable[JsonDict]) -> JsonDict:

@@ -11,7 +11,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any, Final
 
-from zerolag.otlp import CONTENT_TYPE_JSON, CONTENT_TYPE_PROTOBUF, OtlpDecodeError, Signal
+from zerolag.otlp import CONTENT_TYPE_JSON, CONTENT_TYPE_PROTOBUF, OtlpDecodeError, Signal, rpc_status
 
 # google.rpc.Code values used in Status replies.
 RPC_INVALID_ARGUMENT: Final = 3
@@ -110,18 +110,4 @@ def failure(status: int, message: str, media: str) -> Reply:
     code = _RPC_FOR_HTTP.get(status, RPC_INTERNAL)
     if media == CONTENT_TYPE_JSON:
         return Reply(status, CONTENT_TYPE_JSON, json.dumps({"code": code, "message": message}).encode())
-    text = message.encode()
-    body = b"\x08" + _varint(code) + b"\x12" + _varint(len(text)) + text
-    return Reply(status, CONTENT_TYPE_PROTOBUF, body)
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
+    return Reply(status, CONTENT_TYPE_PROTOBUF, rpc_status.protobuf(code, message))

@@ -47,23 +47,12 @@ class Sink(Protocol):
     def count(self, name: str, n: int = 1) -> None: ...
 
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
 def status_body(code: int, message: str, protobuf: bool) -> bytes:
     """A ``google.rpc.Status`` with ``code`` and ``message``, in protobuf or JSON."""
-    text = message.encode()
     if protobuf:
-        return b"\x08" + _varint(code) + b"\x12" + _varint(len(text)) + text
+        from zerolag.otlp import rpc_status
+
+        return rpc_status.protobuf(code, message)
     safe = message.replace("\\", "/").replace('"', "'")
     return f'{{"code":{code},"message":"{safe}"}}'.encode()
 

@@ -14,13 +14,13 @@ JsonDict = dict[str, Any]
 
 SCOPE: Final[JsonDict] = {"name": "zerolag.extension", "version": "0.1.0"}
 
-SPAN_KIND_INTERNAL: Final = 1
-SPAN_KIND_SERVER: Final = 2
-SPAN_KIND_CLIENT: Final = 3
-STATUS_UNSET: Final = 0
-STATUS_OK: Final = 1
-STATUS_ERROR: Final = 2
-TEMPORALITY_DELTA: Final = 1
+SPAN_KIND_INTERNAL: Final = model.SpanKind.INTERNAL
+SPAN_KIND_SERVER: Final = model.SpanKind.SERVER
+SPAN_KIND_CLIENT: Final = model.SpanKind.CLIENT
+STATUS_UNSET: Final = model.StatusCode.UNSET
+STATUS_OK: Final = model.StatusCode.OK
+STATUS_ERROR: Final = model.StatusCode.ERROR
+TEMPORALITY_DELTA: Final = model.AggregationTemporality.DELTA
 
 _SCOPE_ITEMS: Final[dict[Signal, tuple[str, str]]] = {
     "traces": ("scopeSpans", "spans"),

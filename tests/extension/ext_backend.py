@@ -1,14 +1,16 @@
-"""A real OTLP/HTTP backend on 127.0.0.1:0 that tests control: ok, slow, 429/500, hang, down.
+"""A real OTLP/HTTP backend on 127.0.0.1:0 that tests control: ok, slow, 429/500, hang, down, connection
+reset mid-body, and a backend's own refusals (400 for requests holding a poisoned span name, 413 for bodies
+over a size).
 
 It decodes what arrives (gzip + protobuf) so tests can check that every span, data point and log record
-arrived
-exactly once.
+arrived exactly once.
 """
 
 from __future__ import annotations
 
 import gzip
 import socket
+import struct
 import threading
 import time
 from collections import Counter
@@ -24,8 +26,13 @@ class _Server(ThreadingHTTPServer):
 
 
 class Backend:
-    """``mode`` is ``ok``, ``status`` (answers ``status`` with ``retry_after``), ``slow`` (``delay`` s) or
-    ``hang`` (holds requests until ``release`` or a mode change); ``stop``/``start`` make it down/up."""
+    """``mode`` is ``ok``, ``status`` (answers ``status`` with ``retry_after``), ``slow`` (``delay`` s),
+    ``hang`` (holds requests until ``release`` or a mode change, then drops them unanswered and unprocessed)
+    or ``reset`` (reads part of the body, then resets the connection); ``stop``/``start`` make it down/up.
+
+    Independently of the mode, a request holding a span whose name starts with ``poison`` is refused with 400
+    (as a backend refuses data it finds invalid) and a body larger than ``max_body`` decompressed bytes with
+    413; ``refused`` records each refusal as (status, item count)."""
 
     def __init__(self, port: int = 0) -> None:
         self.mode = "ok"
@@ -35,6 +42,8 @@ class Backend:
         self.silent_close = (
             False  # close each connection after answering, without saying so (a dead keep-alive)
         )
+        self.max_body: int | None = None
+        self.refused: list[tuple[int, int]] = []
         self.requests: list[tuple[str, dict[str, Any], dict[str, str]]] = []
         self.attempts = 0
         self._cond = threading.Condition()
@@ -141,30 +150,58 @@ class Backend:
     # --- serving -------------------------------------------------------------------------------------------
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
         length = int(h.headers.get("Content-Length", "0"))
-        body = h.rfile.read(length)
         with self._cond:
             self.attempts += 1
             self._cond.notify_all()
         mode = self.mode
+        if mode == "reset":
+            h.rfile.read(length // 2)
+            h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            h.connection.close()  # RST: the client sees a connection reset, the data is not processed
+            h.close_connection = True
+            return
+        body = h.rfile.read(length)
         if mode == "hang":
             self._release.wait(120)
-            mode = self.mode
+            h.close_connection = True  # a hung backend gives up without processing or answering
+            return
         if mode == "slow":
             time.sleep(self.delay)
         if mode == "status":
             extra = f"Retry-After: {self.retry_after}\r\n" if self.retry_after else ""
-            h.wfile.write(f"HTTP/1.1 {self.status} X\r\nContent-Length: 0\r\n{extra}\r\n".encode())
+            head = f"HTTP/1.1 {self.status} X\r\nContent-Length: 0\r\n{extra}\r\n"
+            h.wfile.write(head.encode("latin-1"))  # header bytes are latin-1 on the wire
             return
         signal = h.path.rsplit("/", 1)[-1]
         if h.headers.get("Content-Encoding") == "gzip":
             body = gzip.decompress(body)
         request = protobuf.decode(signal, body)  # type: ignore[arg-type]
+        refusal = self._refusal(signal, body, request)
+        if refusal is not None:
+            status, message = refusal
+            items = len(_items(request, "resourceSpans", "scopeSpans", "spans"))
+            with self._cond:
+                self.refused.append((status, items))
+                self._cond.notify_all()
+            text = f'{{"code":3,"message":"{message}"}}'.encode()
+            head = f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(text)}\r\n"
+            h.wfile.write(head.encode() + b"\r\n" + text)
+            return
         with self._cond:
             self.requests.append((signal, request, {k.lower(): v for k, v in h.headers.items()}))
             self._cond.notify_all()
         h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: 0\r\n\r\n")
         if self.silent_close:
             h.close_connection = True
+
+    def _refusal(self, signal: str, body: bytes, request: dict[str, Any]) -> tuple[int, str] | None:
+        if self.max_body is not None and len(body) > self.max_body:
+            return 413, f"request of {len(body)} bytes is over {self.max_body}"
+        if signal == "traces":
+            for span in _items(request, "resourceSpans", "scopeSpans", "spans"):
+                if str(span.get("name", "")).startswith("poison"):
+                    return 400, "span name rejected by policy"
+        return None
 
 
 def _items(request: dict[str, Any], top: str, scope_key: str, key: str) -> list[dict[str, Any]]:

@@ -36,12 +36,15 @@ def parse_retry_after(value: str | None, now_epoch_s: float) -> float | None:
     if not value:
         return None
     text = value.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # not str.isdigit alone: '²' is a digit to it, not to int()
         return float(int(text))
     try:
         from email.utils import parsedate_to_datetime
 
         when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return max(0.0, when.timestamp() - now_epoch_s)
+    try:
+        return max(0.0, when.timestamp() - now_epoch_s)
+    except (OverflowError, ValueError, OSError):
+        return None

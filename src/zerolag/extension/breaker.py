@@ -40,6 +40,17 @@ class CircuitBreaker:
             return True
         return False
 
+    @property
+    def probing(self) -> bool:
+        """A probe was allowed and its result is not in yet."""
+        return self._probing
+
+    def expedite(self, now: float) -> None:
+        """Let a probe through now (the sandbox ran again after a long pause); a failing probe still doubles
+        the open time."""
+        if self._opened_at is not None and not self._probing:
+            self._opened_at = min(self._opened_at, now - self._open_s)
+
     def cancel_probe(self) -> None:
         """The probe allowed by ``allow`` did not happen (nothing to send)."""
         self._probing = False

@@ -20,6 +20,7 @@ class Chunk:
     data: bytes
     items: int
     created: float  # monotonic seconds when it was received
+    whole: bool = True  # exactly one request as received (False: a spool entry, or a piece of a split)
 
 
 @dataclass
@@ -28,6 +29,7 @@ class Batch:
     chunks: list[Chunk] = field(default_factory=list)
     attempts: int = 0
     duplicate_risk: bool = False  # a previous attempt may have reached the backend
+    split: bool = False  # a part of a batch the backend refused (400/413): kept apart, never re-merged
 
     @property
     def size(self) -> int:
@@ -67,6 +69,10 @@ class MemoryBuffer:
         self._queues[chunk.signal].append(chunk)
         self.bytes += len(chunk.data)
         return True
+
+    def chunks(self) -> list[Chunk]:
+        """Every chunk held (a copy), oldest first within each signal."""
+        return [c for q in self._queues.values() for c in q]
 
     def oldest(self) -> float | None:
         """Creation time of the oldest chunk, None when empty."""

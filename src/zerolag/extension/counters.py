@@ -10,17 +10,29 @@ from __future__ import annotations
 import threading
 from typing import Any, Final
 
+# Every item the receivers accept ends in ``sent`` or in exactly one of these, each also added to ``dropped``
+# (their total). docs/extension.md lists them with the delivery guarantee.
+LOSSES: Final = (
+    "dropped_no_backend",  # ZEROLAG_OTLP_ENDPOINT is not set
+    "dropped_refused",  # the backend refused the request itself (400 or another non-retryable 4xx)
+    "dropped_too_large",  # the backend refused (413) one request that cannot be split further
+    "dropped_spool_full",  # evicted from the full disk spool, or larger than the whole spool
+    "dropped_disk_error",  # the spool could not be written (disk full, read-only)
+)
 CORE: Final = (
     "received",  # items accepted by the receivers (spans, data points, log records)
     "sent",  # items acknowledged by the backend
     "retried",  # items in attempts that had to be retried
-    "dropped",  # items lost for good (no backend configured, spool full, rejected by the backend)
+    "dropped",  # items lost for good: the sum of the LOSSES counters
+    *LOSSES,
     "spooled",  # items written to the disk spool
     "unspooled",  # items read back from the spool
     "duplicate_risk",  # items resent after an attempt the backend may have received
     "rejected",  # requests refused as malformed (400)
     "abandoned",  # sends abandoned before a freeze (resent later)
-    "shutdown_unsent",  # items not sent by the SHUTDOWN deadline (left in the spool)
+    "split",  # batches split after a 400/413 from the backend, to isolate the refused part
+    "sender_errors",  # unexpected exceptions caught in a sender thread (the batch is kept and retried)
+    "shutdown_unsent",  # items not sent by the SHUTDOWN deadline (left in the spool; lost at a spindown)
 )
 
 
@@ -32,6 +44,12 @@ class Counters:
     def add(self, name: str, n: int = 1) -> None:
         with self._lock:
             self._values[name] = self._values.get(name, 0) + n
+
+    def lose(self, reason: str, n: int) -> None:
+        """Count ``n`` items lost for ``reason`` (one of ``LOSSES``), and in the ``dropped`` total."""
+        with self._lock:
+            self._values[reason] = self._values.get(reason, 0) + n
+            self._values["dropped"] = self._values.get("dropped", 0) + n
 
     def get(self, name: str) -> int:
         with self._lock:

@@ -22,13 +22,15 @@ if TYPE_CHECKING:
     import http.client  # imported on the first send, in the sender thread: ~20-90 ms (with ssl) off Init
 
 USER_AGENT = "zerolag-extension/0.1.0"
+MAX_RESPONSE_BYTES = 65536  # a response body is read up to this; a longer one costs the connection
+REASON_CHARS = 200  # the part of a refusal's body kept as its reason (for the log line)
 
 
 @dataclass(frozen=True)
 class SendResult:
     status: int | None  # None: no HTTP response (connection error, timeout, abandoned)
     retry_after: str | None = None
-    error: str | None = None
+    error: str | None = None  # no response: the exception's type; a refusal (4xx/5xx): its body, printable
     reached: bool = False  # the request may have reached the backend although no response came back
 
     @property
@@ -49,6 +51,7 @@ class Forwarder:
         self.timeout_s = timeout_s
         self._conn: http.client.HTTPConnection | None = None
         self._lock = threading.Lock()
+        self._aborted = False
         self.bytes_sent = 0
 
     def clone(self) -> Forwarder:
@@ -85,6 +88,7 @@ class Forwarder:
         """Abandon the send in flight: shut its socket down so the sending thread returns at once."""
         with self._lock:
             conn = self._conn
+            self._aborted = True  # no retry on a fresh connection for the send in flight
         sock = getattr(conn, "sock", None)
         if sock is not None:
             with contextlib.suppress(OSError):
@@ -95,12 +99,13 @@ class Forwarder:
 
         body = gzip.compress(payload, compresslevel=1, mtime=0)
         with self._lock:
+            self._aborted = False
             conn = self._conn
             reused = conn is not None
             if conn is None:
                 conn = self._conn = self._connect()
         result = self._attempt(conn, signal, body)
-        if result.status is None and reused:
+        if result.status is None and reused and not self._aborted:
             # Most likely a keep-alive connection that died during a freeze: try once more on a fresh one.
             # If the first attempt had written its body, the backend may have it: the result says so.
             first_reached = result.reached
@@ -128,10 +133,19 @@ class Forwarder:
             conn.request("POST", self.url_path(signal), body=body, headers=headers)
             written = True
             response = conn.getresponse()
-            response.read()
+            text = response.read(MAX_RESPONSE_BYTES)
         except (OSError, http.client.HTTPException) as exc:
             return SendResult(None, error=type(exc).__name__, reached=written)
         self.bytes_sent += len(body)
-        if response.will_close:
+        if response.will_close or not response.isclosed():  # closing, or a body longer than we read
             self.reset()
-        return SendResult(response.status, response.getheader("Retry-After"))
+        reason = printable(text) if response.status >= 300 else None
+        return SendResult(response.status, response.getheader("Retry-After"), reason)
+
+
+def printable(body: bytes) -> str:
+    """A response body as a short printable reason for a log line (a protobuf ``google.rpc.Status`` shows
+    its message; control bytes become spaces)."""
+    text = body[: REASON_CHARS * 4].decode("utf-8", "replace")
+    kept = "".join(ch if ch.isprintable() else " " for ch in text)
+    return " ".join(kept.split())[:REASON_CHARS]

@@ -18,6 +18,7 @@ _log = logging.getLogger("zerolag.extension")
 SELF_EXPORT_S = 60.0
 MAX_MISSED_DONE = 3  # runtime_done missed this often in a row: stop waiting for it
 SHUTDOWN_FALLBACK_S = 1.5  # when a SHUTDOWN carries no usable deadline
+SPILL_RESERVE_MAX_S = 0.25
 
 
 class EventLoop:
@@ -97,23 +98,30 @@ class EventLoop:
         return bool(pipeline.policy.end_plan(now, deadline, pipeline.buffer_state()).flush_s > 0)
 
     def shutdown(self, deadline: float, reason: str) -> None:
-        """Flush everything by ``deadline`` minus the margin; spool and report what could not be sent."""
+        """The last chance: send everything by ``deadline`` minus the margin whatever the breaker says; spool
+        and report (per signal) what could not be sent."""
         margin = self.config.deadline_margin_ms / 1000
         self.ctx.run_shutdown_hooks(deadline - margin)
         self.maybe_export_self(time.monotonic(), force=True)
         pipeline = self.pipeline
         pipeline.begin_invocation()
-        done = pipeline.flush(deadline - margin)
-        pipeline.quiesce(max(0.0, deadline - margin / 2 - time.monotonic()))
+        # Time kept back to write what is left to the spool (disk at >= 50 MB/s) after the sends stop.
+        end = deadline - margin - min(SPILL_RESERVE_MAX_S, pipeline.store.memory.capacity / 50e6)
+        done = pipeline.final_flush(end)
+        pipeline.quiesce(max(0.0, end + margin / 4 - time.monotonic()), settle_s=margin / 4)
         pipeline.close()
+        by_signal = pipeline.unsent()
         unsent = pipeline.spill_remaining()
         if unsent:
             pipeline.counters.add("shutdown_unsent", unsent)
-        fields = {"reason": reason, "flushed": done, "unsent_items": unsent, **pipeline.counters.snapshot()}
+        fields: dict[str, Any] = {"reason": reason, "flushed": done, "unsent_items": unsent}
+        fields["unsent_by_signal"] = by_signal
+        fields.update(pipeline.counters.snapshot())
         fields["spool_peak_bytes"] = pipeline.store.spool_peak_bytes
         fields["memory_peak_bytes"] = pipeline.store.memory_peak_bytes
         fields["spool_entries"] = len(pipeline.store.spool.index)
         fields["memory_bound_bytes"] = pipeline.store.memory.capacity
+        fields["rss_peak_kb"] = _peak_rss_kb()
         _log.info("shutdown", extra={"fields": fields})
 
     def maybe_export_self(self, now: float, *, force: bool) -> None:
@@ -133,6 +141,16 @@ class EventLoop:
         )
         # 0 items: the extension's own metrics stay out of the received/sent counts of the function's data.
         self.pipeline.add_internal(Chunk("metrics", data, 0, now))
+
+
+def _peak_rss_kb() -> int:
+    """The extension process's peak resident set size (kB), 0 where the platform does not say."""
+    try:
+        import resource
+
+        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    except (ImportError, OSError, ValueError):
+        return 0
 
 
 def _monotonic_deadline(deadline_ms: object, now: float, fallback: None) -> float | None:

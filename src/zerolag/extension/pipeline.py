@@ -7,7 +7,22 @@ store, so no send loses data; sends that may have reached the backend before fai
 
 Lifecycle used by the main loop: ``begin_invocation`` (thaw: sends allowed) → ``wait_runtime_done`` →
 ``flush(deadline)`` per the policy's end plan → ``quiesce(wait_s)`` (finish or abandon the send in flight, no
-new send starts: the sandbox is about to freeze) → ``/event/next``. ``shutdown_flush`` at SHUTDOWN.
+new send starts: the sandbox is about to freeze) → ``/event/next``. ``final_flush`` at SHUTDOWN.
+
+Faults (docs/extension.md, "Delivery guarantee"):
+
+- Backoff and the circuit breaker keep a dead backend from costing invocation time. When the sandbox runs
+  again at least ``RESUME_PROBE_S`` after the last failure, one probe goes out at once in the background
+  (whatever the flush strategy), so a backend that came back during a freeze is found without waiting out a
+  breaker period that may be longer than the sandbox's remaining life.
+- SHUTDOWN is the last chance: ``final_flush`` ignores breaker and backoff, gives every batch (split parts,
+  spool, memory: oldest first) one real attempt before any is retried, retries with short waits while the
+  budget lasts, and leaves exactly the rest for the SHUTDOWN report.
+- A backend refusing a batch with 400 or 413 gets it again split in halves (down to the single request for a
+  400, further down for a 413) so only the refused part is dropped, counted as ``dropped_refused`` or
+  ``dropped_too_large`` and logged with the backend's reason.
+- A sender thread never dies: any exception is caught, counted as ``sender_errors``, logged once per kind
+  (type and place only: an exception's text may hold a header value), and its batch is retried.
 """
 
 from __future__ import annotations
@@ -25,12 +40,15 @@ from zerolag.extension.counters import Counters
 from zerolag.extension.flush import BufferState, FlushPolicy
 from zerolag.extension.forwarder import Forwarder, SendResult
 from zerolag.extension.store import Store
-from zerolag.otlp import Signal
+from zerolag.otlp import Signal, wire
 
 _log = logging.getLogger(__name__)
 SENDERS = 3  # concurrent sends (one connection each): an end flush of traces, metrics and logs costs one RTT
 STALE_CONNECTION_S = 5.0  # a keep-alive connection idle (frozen) this long is dropped before reuse
 INF = float("inf")
+RESUME_PROBE_S = 1.0  # the sandbox runs again this long after the last failure: probe at once
+FINAL_RETRY_S = 0.2  # at SHUTDOWN, the longest wait before a batch that failed is tried again
+SPLIT_STATUSES = (400, 413)
 
 
 class Pipeline:
@@ -70,12 +88,17 @@ class Pipeline:
         self._done_source = False  # runtime_done has been called at least once: a source exists
         self._holding_end = True  # the loop will run an end plan for this invocation
         self._warned_no_backend = False
+        self._final = False  # SHUTDOWN: breaker and backoff no longer hold any batch back
+        self._final_retry: deque[Batch] = deque()  # at SHUTDOWN: batches that failed once, tried again later
+        self._probe_due = False  # one attempt may go out now in the background (see begin_invocation)
+        self._last_failure = -INF
+        self._errors_logged: set[str] = set()
 
     # --- the seam (docs/INTERFACES.md) ----------------------------------------------------------------------
     def submit(self, signal: Signal, data: bytes, items: int, request_id: str | None = None) -> None:
         self.counters.add("received", items)
         if self.forwarder is None:
-            self.counters.add("dropped", items)
+            self.counters.lose("dropped_no_backend", items)
             if not self._warned_no_backend:
                 self._warned_no_backend = True
                 _log.warning("ZEROLAG_OTLP_ENDPOINT is not set: telemetry is received and dropped")
@@ -120,9 +143,19 @@ class Pipeline:
             self.store.add(chunk)
             self._cond.notify_all()
 
+    def unsent(self) -> dict[str, int]:
+        """Items not (yet) acknowledged, per signal: buffered, spooled, in flight or waiting for a retry."""
+        with self._cond:
+            out = self.store.pending_by_signal()
+            for batch in [*self._inflight, *self._final_retry]:
+                out[batch.signal] = out.get(batch.signal, 0) + batch.items
+        return out
+
     def spill_remaining(self) -> int:
         """After the final flush: move what is left to the spool; returns the items that were not sent."""
         with self._cond:
+            while self._final_retry:
+                self.store.requeue(self._final_retry.pop())  # from the back: the order is kept
             unsent = self.store.pending_items()
             self.store.spill_all()
         return unsent
@@ -150,6 +183,13 @@ class Pipeline:
             stale = now - self._last_activity > STALE_CONNECTION_S and not self._inflight
             self._paused = False
             self._last_activity = now
+            held = self._next_attempt > now or self.breaker.retry_in(now) > 0
+            if held and now - self._last_failure >= RESUME_PROBE_S and not self.store.empty():
+                # Backoff or breaker would hold the data for longer, but time has passed (most of it frozen,
+                # perhaps): one probe now, in the background, finds a backend that came back meanwhile.
+                self._next_attempt = 0.0
+                self.breaker.expedite(now)
+                self._probe_due = True
             self._cond.notify_all()
         if stale:
             for forwarder in self._forwarders:
@@ -190,9 +230,29 @@ class Pipeline:
             finally:
                 self._flush_until = None
 
-    def quiesce(self, wait_s: float) -> None:
+    def final_flush(self, deadline: float) -> bool:
+        """SHUTDOWN: send everything until ``deadline``; True when all was acknowledged. Neither the breaker
+        nor the backoff holds anything back: every batch gets at least one attempt while time remains,
+        oldest first, and a batch that failed is tried again (after at most ``FINAL_RETRY_S``) once every
+        other batch had its attempt."""
+        with self._cond:
+            self._final = True
+            self._paused = False
+            self._next_attempt = 0.0
+            self._cond.notify_all()
+            while self._inflight or not self.store.empty() or self._final_retry:
+                now = self.clock()
+                if now >= deadline:
+                    return False
+                if not self._inflight and self.store.empty() and self._next_attempt >= deadline:
+                    return False  # only retries are left, and their time comes too late
+                self._cond.wait(deadline - now)
+            return True
+
+    def quiesce(self, wait_s: float, settle_s: float = 1.0) -> None:
         """Before ``/event/next``: no new send starts; the one in flight gets ``wait_s`` to finish, then
-        is abandoned (and resent later). ``wait_s == 0`` lets it straddle a short freeze instead.
+        is abandoned (and resent later; its thread gets ``settle_s`` to hand it back). ``wait_s == 0`` lets
+        it straddle a short freeze instead.
         """
         with self._cond:
             self._paused = True
@@ -205,7 +265,7 @@ class Pipeline:
         for forwarder in self._forwarders:
             forwarder.abort()
         with self._cond:
-            self._cond.wait_for(lambda: not self._inflight, timeout=1.0)
+            self._cond.wait_for(lambda: not self._inflight, timeout=settle_s)
 
     # --- the sender
     # -------------------------------------------------------------------------------------------
@@ -213,9 +273,20 @@ class Pipeline:
         """When a send could start, at the earliest, given backoff and breaker (``now`` if it could now)."""
         return max(now, self._next_attempt, now + self.breaker.retry_in(now))
 
+    def _final_wait(self, now: float) -> float:
+        if self._paused:
+            return INF  # quiesced: the final flush is over
+        if not self.store.empty():
+            return 0.0
+        return max(0.0, self._next_attempt - now) if self._final_retry else INF
+
     def _wait_time(self, now: float) -> float:
-        if self.store.empty():
-            return INF
+        if self._final:
+            return self._final_wait(now)
+        if self.store.empty() or self.breaker.probing:
+            return INF  # nothing to send, or a probe in flight whose result decides (and notifies)
+        if self._probe_due and not self._paused:
+            return 0.0
         blocked = self._blocked_until(now) - now
         if self._flush_until is not None:
             return blocked
@@ -227,27 +298,80 @@ class Pipeline:
         return max(blocked, background)
 
     def _run(self, forwarder: Forwarder) -> None:
+        """A sender thread: never dies while the pipeline is open (every exception is caught and counted),
+        and never leaves a batch in flight once its attempt is over."""
         while True:
-            with self._cond:
-                while (wait := self._wait_time(self.clock())) > 0:
-                    if self._closed:
-                        return
-                    self._cond.wait(None if wait == INF else wait)
-                if not self.breaker.allow(self.clock()):
-                    self._cond.wait(0.01)
-                    continue
-                batch = self.store.next_batch()
-                if batch is None:
-                    self.breaker.cancel_probe()
-                    continue
-                self._inflight.append(batch)
+            try:
+                if not self._step(forwarder):
+                    return
+            except Exception as exc:
+                self._sender_error(exc)
+                with self._cond:
+                    self._cond.wait(0.05)  # a failure outside a send: do not spin on it
+
+    def _take(self, now: float) -> Batch | None:
+        """The next batch to send (under the lock), None when none may go now."""
+        if self._final:
+            batch = self.store.next_batch()
+            if batch is None and self._final_retry and now >= self._next_attempt:
+                batch = self._final_retry.popleft()
+            return batch
+        if not self.breaker.allow(now):
+            return None
+        self._probe_due = False
+        batch = self.store.next_batch()
+        if batch is None:
+            self.breaker.cancel_probe()
+        return batch
+
+    def _step(self, forwarder: Forwarder) -> bool:
+        """Wait for, send and settle one batch; False once the pipeline is closed."""
+        with self._cond:
+            while (wait := self._wait_time(self.clock())) > 0:
+                if self._closed:
+                    return False
+                self._cond.wait(None if wait == INF else wait)
+            batch = self._take(self.clock())
+            if batch is None:
+                self._cond.wait(0.01)
+                return True
+            self._inflight.append(batch)
+        result = SendResult(None, error="not sent")
+        try:
             result = forwarder.send(batch.signal, batch.payload())
+        except Exception as exc:
+            self._sender_error(exc)
+            result = SendResult(None, error=type(exc).__name__)
+        finally:
             with self._cond:
-                self._settle(batch, result)
-                self._inflight.remove(batch)
-                if not self._inflight:
-                    self._aborting = False
-                self._cond.notify_all()
+                try:
+                    self._settle(batch, result)
+                except Exception as exc:
+                    self._sender_error(exc)
+                    if not result.ok:
+                        self.store.requeue(batch)
+                finally:
+                    self._inflight.remove(batch)
+                    if not self._inflight:
+                        self._aborting = False
+                    self._cond.notify_all()
+        return True
+
+    def _sender_error(self, exc: BaseException) -> None:
+        """Count an unexpected exception; log its kind once, with its type and place only (its text may
+        hold a header value such as an API key)."""
+        self.counters.add("sender_errors")
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        where = f"{tb.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno}" if tb else "?"
+        kind = f"{type(exc).__name__} at {where}"
+        with self._cond:
+            first = kind not in self._errors_logged
+            if first and len(self._errors_logged) < 32:
+                self._errors_logged.add(kind)
+        if first:
+            _log.error("sender error %s: caught, counted as sender_errors; the batch is kept", kind)
 
     def _settle(self, batch: Batch, result: SendResult) -> None:
         now = self.clock()
@@ -264,18 +388,72 @@ class Pipeline:
             self.policy.on_flushed(now)
             return
         if result.status is not None and not retryable(result.status):
-            self.counters.add("dropped", items)  # the backend refused the data itself: resending cannot help
-            self.breaker.record_success()
-            _log.warning(
-                "backend refused a %s batch with HTTP %s: %d items dropped",
-                batch.signal,
-                result.status,
-                items,
-            )
+            self.breaker.record_success()  # the backend answered: it is up
+            self._refused(batch, result.status, result.error)
             return
         self._failures += 1
+        self._last_failure = now
         self.counters.add("retried", items)
-        self.store.requeue(batch)
         retry_after = parse_retry_after(result.retry_after, time.time())
-        self._next_attempt = now + self.backoff.delay(self._failures, retry_after)
+        delay = self.backoff.delay(self._failures, retry_after)
         self.breaker.record_failure(now)
+        if self._final:
+            # SHUTDOWN: every other batch gets its attempt first, then this one again soon.
+            self._final_retry.append(batch)
+            self._next_attempt = now + min(delay, FINAL_RETRY_S)
+            return
+        self.store.requeue(batch)
+        self._next_attempt = now + delay
+
+    def _refused(self, batch: Batch, status: int, reason: str | None) -> None:
+        """The backend refused ``batch`` itself: split it so only the refused part is lost, or drop it."""
+        parts = split_batch(batch, status) if status in SPLIT_STATUSES else None
+        if parts is not None:
+            self.counters.add("split")
+            if status == 413:
+                self.store.shrink_batches(batch.size)
+            self.store.push_front(parts)
+            return
+        loss = "dropped_too_large" if status == 413 else "dropped_refused"
+        self.counters.lose(loss, batch.items)
+        _log.warning(
+            "backend refused a %s request with HTTP %s (%s): %d items dropped (%s)",
+            batch.signal,
+            status,
+            reason or "no reason given",
+            batch.items,
+            loss,
+        )
+
+
+def split_batch(batch: Batch, status: int) -> list[Batch] | None:
+    """``batch`` in two parts (in order), None when it cannot be split further. Several chunks are split
+    between chunks. One chunk that is exactly one request is the smallest unit for a 400 (the sender's
+    request is what was refused); for a 413, and for a spooled entry holding several requests, its
+    protobuf is cut at resource, scope or item boundaries (``otlp.wire.split``)."""
+    chunks = batch.chunks
+    if len(chunks) > 1:
+        half = len(chunks) // 2
+        return [
+            Batch(batch.signal, chunks[:half], split=True),
+            Batch(batch.signal, chunks[half:], split=True),
+        ]
+    if not chunks or (chunks[0].whole and status != 413):
+        return None
+    chunk = chunks[0]
+    pieces = wire.split(batch.signal, chunk.data, max(1, len(chunk.data) // 2))
+    if len(pieces) < 2:
+        return None
+    total = sum(len(p) for p in pieces)
+    size = 0
+    cut = 1
+    for cut in range(1, len(pieces)):  # the first cut that puts about half the bytes on each side
+        size += len(pieces[cut - 1])
+        if size * 2 >= total:
+            break
+    out = []
+    for group in (pieces[:cut], pieces[cut:]):
+        data = b"".join(group)
+        part = Chunk(batch.signal, data, wire.count_items(batch.signal, data), chunk.created, whole=False)
+        out.append(Batch(batch.signal, [part], split=True))
+    return out

@@ -55,6 +55,10 @@ class SpoolIndex:
     def items(self) -> int:
         return sum(e.items for e in self._entries)
 
+    def entries(self) -> tuple[Entry, ...]:
+        """The entries, oldest first."""
+        return tuple(self._entries)
+
     def load(self, entries: list[Entry]) -> None:
         for entry in sorted(entries, key=lambda e: e.seq):
             self._entries.append(entry)

@@ -445,12 +445,10 @@ def split_batch(batch: Batch, status: int) -> list[Batch] | None:
     if len(pieces) < 2:
         return None
     total = sum(len(p) for p in pieces)
-    size = 0
-    cut = 1
-    for cut in range(1, len(pieces)):  # the first cut that puts about half the bytes on each side
-        size += len(pieces[cut - 1])
-        if size * 2 >= total:
-            break
+    prefix = [0]
+    for piece in pieces:
+        prefix.append(prefix[-1] + len(piece))
+    cut = min(range(1, len(pieces)), key=lambda i: abs(2 * prefix[i] - total))  # nearest to half the bytes
     out = []
     for group in (pieces[:cut], pieces[cut:]):
         data = b"".join(group)

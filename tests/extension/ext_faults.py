@@ -96,6 +96,7 @@ class Report:
     delivered: Counter[str] = field(default_factory=Counter)
     summary: dict[str, Any] = field(default_factory=dict)
     durations_ms: list[float] = field(default_factory=list)
+    post_runtime_ms: list[float] = field(default_factory=list)
     statuses: Counter[str] = field(default_factory=Counter)
     refused: list[tuple[int, int]] = field(default_factory=list)
     seconds: float = 0.0
@@ -145,6 +146,7 @@ def run_scenario(
                     result = sb.invoke({"requests": [{"signal": "traces", "hex": body.hex()}]})
                     report.statuses[result.status] += 1
                     report.durations_ms.append(result.duration_ms)
+                    report.post_runtime_ms.append(result.post_runtime_ms)
                     index += 1
                     if index % FREEZE_EVERY == 0:
                         time.sleep(FREEZE_S)  # the scenario: a long freeze between two invocations

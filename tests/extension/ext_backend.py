@@ -28,7 +28,8 @@ class _Server(ThreadingHTTPServer):
 class Backend:
     """``mode`` is ``ok``, ``status`` (answers ``status`` with ``retry_after``), ``slow`` (``delay`` s),
     ``hang`` (holds requests until ``release`` or a mode change, then drops them unanswered and unprocessed)
-    or ``reset`` (reads part of the body, then resets the connection); ``stop``/``start`` make it down/up.
+    ``reset`` (reads part of the body, then resets the connection) or ``drip`` (starts answering, then sends
+    one header byte every ``delay`` s until released); ``stop``/``start`` make it down/up.
 
     Independently of the mode, a request holding a span whose name starts with ``poison`` is refused with 400
     (as a backend refuses data it finds invalid) and a body larger than ``max_body`` decompressed bytes with
@@ -104,7 +105,7 @@ class Backend:
         self.mode = mode
         for k, v in kw.items():
             setattr(self, k, v)
-        if mode == "hang":
+        if mode in ("hang", "drip"):
             self._release.clear()
         else:
             self._release.set()
@@ -164,6 +165,16 @@ class Backend:
         if mode == "hang":
             self._release.wait(120)
             h.close_connection = True  # a hung backend gives up without processing or answering
+            return
+        if mode == "drip":  # an answer trickling in, one header byte per `delay` s, until released
+            h.wfile.write(b"HTTP/1.1 200 OK\r\nX-Drip: ")
+            while not self._release.wait(self.delay):
+                try:
+                    h.wfile.write(b"a")
+                    h.wfile.flush()
+                except OSError:
+                    break
+            h.close_connection = True
             return
         if mode == "slow":
             time.sleep(self.delay)

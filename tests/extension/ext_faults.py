@@ -40,6 +40,7 @@ ENV = {
 # and travel merged into one batch while a send is in flight.
 SLOW_S = 0.15
 MAX_BODY = 6000  # the backend's limit in the 413 phase: a few invocations' requests, never one alone
+RSS_BOUND_KB = (32 + 64) * 1024  # idle (~25 MiB) plus the 64 MiB docs/extension.md allows above it
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,8 @@ def check(report: Report) -> list[str]:
       expected losses are the requests the backend refused with 400 (``dropped_refused``);
     - deliveries beyond the first stay within the counted ``duplicate_risk``;
     - the counters balance: received = sent + dropped + shutdown_unsent;
-    - memory stays within its bound; no invocation ran into its timeout.
+    - memory stays within its bounds (the buffer's, and the process's RSS); no invocation ran into its
+      timeout.
     """
     s = report.summary
     problems = []
@@ -187,6 +189,8 @@ def check(report: Report) -> list[str]:
         problems.append(f"unsent at spindown: {s.get('unsent_items')}")
     if s.get("memory_peak_bytes", 0) > s.get("memory_bound_bytes", 0):
         problems.append("memory buffer above its bound")
+    if not 0 < s.get("rss_peak_kb", 0) <= RSS_BOUND_KB:
+        problems.append(f"extension peak RSS {s.get('rss_peak_kb')} kB (bound {RSS_BOUND_KB})")
     if s.get("sender_errors", 0):
         problems.append(f"sender_errors={s['sender_errors']}")
     if set(report.statuses) != {"success"}:

@@ -126,6 +126,30 @@ def test_open_breaker_probes_in_the_background_when_the_sandbox_runs_again(
     assert backend.wait_for(lambda b: sorted(b.span_name_counts().elements()) == sorted(names), timeout=10)
 
 
+def test_a_send_that_never_ends_is_abandoned_when_the_sandbox_runs_again(
+    backend: Backend, tmp_path: Path
+) -> None:
+    """A backend trickles its answer one byte at a time, so the socket's timeout never fires: once the send
+    has lasted twice the send timeout, the next invocation abandons it, and the batch is sent again later
+    instead of staying in flight for ever."""
+    backend.set_mode("drip", delay=0.05)
+    pipeline = make(backend, tmp_path, ZEROLAG_SEND_TIMEOUT_MS="200", ZEROLAG_FLUSH="continuous")
+    names = submit(pipeline, "d", 2)
+    assert backend.wait_for(lambda b: b.attempts >= 1)
+    pipeline.begin_invocation()  # not yet stuck: nothing happens
+    assert pipeline._inflight
+    deadline = time.monotonic() + 10
+    while pipeline._inflight and time.monotonic() < deadline:
+        with pipeline._cond:
+            pipeline._cond.wait(0.1)  # a bounded wait between two invocations
+        pipeline.begin_invocation()
+    assert pipeline.counters.get("retried") == len(names)
+    assert pipeline.counters.get("sent") == 0  # a truncated answer read after the abort is no 2xx
+    backend.set_mode("ok")
+    assert pipeline.final_flush(time.monotonic() + 10)
+    assert sorted(backend.span_name_counts().elements()) == sorted(names)
+
+
 def test_a_400_on_a_merged_batch_drops_only_the_refused_request(
     backend: Backend, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -52,6 +53,7 @@ class Forwarder:
         self._conn: http.client.HTTPConnection | None = None
         self._lock = threading.Lock()
         self._aborted = False
+        self.busy_since: float | None = None  # time.monotonic() when the send in flight started
         self.bytes_sent = 0
 
     def clone(self) -> Forwarder:
@@ -60,6 +62,7 @@ class Forwarder:
         twin.__dict__.update(self.__dict__)
         twin._conn = None
         twin._lock = threading.Lock()
+        twin.busy_since = None
         twin.bytes_sent = 0
         return twin
 
@@ -94,7 +97,20 @@ class Forwarder:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
 
+    def stuck(self, now: float) -> bool:
+        """Has the send in flight lasted over twice the timeout (a backend trickling its answer byte by byte
+        resets the socket's timeout at every byte)?"""
+        since = self.busy_since
+        return since is not None and now - since > 2 * self.timeout_s
+
     def send(self, signal: Signal, payload: bytes) -> SendResult:
+        self.busy_since = time.monotonic()
+        try:
+            return self._send(signal, payload)
+        finally:
+            self.busy_since = None
+
+    def _send(self, signal: Signal, payload: bytes) -> SendResult:
         import gzip
 
         body = gzip.compress(payload, compresslevel=1, mtime=0)
@@ -136,6 +152,11 @@ class Forwarder:
             text = response.read(MAX_RESPONSE_BYTES)
         except (OSError, http.client.HTTPException) as exc:
             return SendResult(None, error=type(exc).__name__, reached=written)
+        if self._aborted:
+            # Shut down under a response being read: what was parsed may be a truncated answer (headers cut
+            # short read as complete), never an acknowledgement.
+            self.reset()
+            return SendResult(None, error="abandoned", reached=True)
         self.bytes_sent += len(body)
         if response.will_close or not response.isclosed():  # closing, or a body longer than we read
             self.reset()

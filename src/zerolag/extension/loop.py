@@ -108,7 +108,7 @@ class EventLoop:
         # Time kept back to write what is left to the spool (disk at >= 50 MB/s) after the sends stop.
         end = deadline - margin - min(SPILL_RESERVE_MAX_S, pipeline.store.memory.capacity / 50e6)
         done = pipeline.final_flush(end)
-        pipeline.quiesce(max(0.0, end + margin / 4 - time.monotonic()), settle_s=margin / 4)
+        pipeline.quiesce(max(0.001, end + margin / 4 - time.monotonic()), settle_s=margin / 4)
         pipeline.close()
         by_signal = pipeline.unsent()
         unsent = pipeline.spill_remaining()

@@ -93,6 +93,7 @@ class Pipeline:
         self._probe_due = False  # one attempt may go out now in the background (see begin_invocation)
         self._last_failure = -INF
         self._errors_logged: set[str] = set()
+        self._inflight_spilled = False  # after SHUTDOWN's spill: a late settle must not count again
 
     # --- the seam (docs/INTERFACES.md) ----------------------------------------------------------------------
     def submit(self, signal: Signal, data: bytes, items: int, request_id: str | None = None) -> None:
@@ -156,6 +157,11 @@ class Pipeline:
         with self._cond:
             while self._final_retry:
                 self.store.requeue(self._final_retry.pop())  # from the back: the order is kept
+            for batch in self._inflight:
+                # A send that would not even stop when abandoned: keep a copy (the backend may get it too).
+                self.counters.add("duplicate_risk", batch.items)
+                self.store.requeue(Batch(batch.signal, list(batch.chunks), split=batch.split))
+            self._inflight_spilled = True
             unsent = self.store.pending_items()
             self.store.spill_all()
         return unsent
@@ -194,6 +200,10 @@ class Pipeline:
         if stale:
             for forwarder in self._forwarders:
                 forwarder.reset()
+        wall = time.monotonic()
+        for forwarder in self._forwarders:
+            if forwarder.stuck(wall):
+                forwarder.abort()  # its batch comes back as a failed attempt: never in flight for ever
 
     def wait_runtime_done(self, request_id: str, deadline: float) -> bool:
         with self._cond:
@@ -374,6 +384,8 @@ class Pipeline:
             _log.error("sender error %s: caught, counted as sender_errors; the batch is kept", kind)
 
     def _settle(self, batch: Batch, result: SendResult) -> None:
+        if self._inflight_spilled:
+            return  # SHUTDOWN already reported and spooled it
         now = self.clock()
         items = batch.items
         if result.reached:

@@ -144,13 +144,16 @@ class EventLoop:
 
 
 def _peak_rss_kb() -> int:
-    """The extension process's peak resident set size (kB), 0 where the platform does not say."""
+    """The extension process's peak resident set size (kB), 0 where the platform does not say. ``VmHWM``,
+    not ``getrusage``: Linux carries ``ru_maxrss`` over ``execve``, so it would report the launcher's peak."""
     try:
-        import resource
-
-        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-    except (ImportError, OSError, ValueError):
-        return 0
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def _monotonic_deadline(deadline_ms: object, now: float, fallback: None) -> float | None:

@@ -49,6 +49,7 @@ INF = float("inf")
 RESUME_PROBE_S = 1.0  # the sandbox runs again this long after the last failure: probe at once
 FINAL_RETRY_S = 0.2  # at SHUTDOWN, the longest wait before a batch that failed is tried again
 SPLIT_STATUSES = (400, 413)
+MAX_LOGGED_KINDS = 64  # distinct sender errors and refusals logged (each once); beyond, only counted
 
 
 class Pipeline:
@@ -377,8 +378,8 @@ class Pipeline:
         where = f"{tb.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno}" if tb else "?"
         kind = f"{type(exc).__name__} at {where}"
         with self._cond:
-            first = kind not in self._errors_logged
-            if first and len(self._errors_logged) < 32:
+            first = kind not in self._errors_logged and len(self._errors_logged) < MAX_LOGGED_KINDS
+            if first:
                 self._errors_logged.add(kind)
         if first:
             _log.error("sender error %s: caught, counted as sender_errors; the batch is kept", kind)
@@ -428,8 +429,12 @@ class Pipeline:
             return
         loss = "dropped_too_large" if status == 413 else "dropped_refused"
         self.counters.lose(loss, batch.items)
+        kind = f"{status} {reason}"
+        if kind in self._errors_logged or len(self._errors_logged) >= MAX_LOGGED_KINDS:
+            return  # logged once per status and reason; the counter keeps the count
+        self._errors_logged.add(kind)
         _log.warning(
-            "backend refused a %s request with HTTP %s (%s): %d items dropped (%s)",
+            "backend refused a %s request with HTTP %s (%s): %d items dropped (%s; logged once per reason)",
             batch.signal,
             status,
             reason or "no reason given",

@@ -105,6 +105,22 @@ def test_final_flush_tries_every_batch_before_retrying_one(backend: Backend, tmp
     assert pipeline.spill_remaining() == 300
 
 
+def test_final_flush_against_a_dead_backend_keeps_memory_bounded(backend: Backend, tmp_path: Path) -> None:
+    """SHUTDOWN with the backend down and a spool far larger than memory: every entry is tried, but the
+    failed ones wait in memory only up to the buffer's bound (the rest back in the spool), and all of it is
+    reported unsent and kept."""
+    backend.stop()
+    pipeline = make(backend, tmp_path, ZEROLAG_BUFFER_BYTES="65536", ZEROLAG_BATCH_BYTES="8192")
+    for r in range(60):
+        pipeline.submit("traces", traces_pb([f"m-{r}.{k}" + "x" * 300 for k in range(20)]), 20)
+    assert pipeline.counters.get("spooled") > 0
+    assert not pipeline.final_flush(time.monotonic() + 1.0)
+    assert sum(b.size for b in pipeline._final_retry) <= 65536
+    pipeline.quiesce(0.5)
+    assert pipeline.spill_remaining() == 1200
+    assert pipeline.counters.get("dropped") == 0
+
+
 def test_open_breaker_probes_in_the_background_when_the_sandbox_runs_again(
     backend: Backend, tmp_path: Path
 ) -> None:

@@ -411,8 +411,14 @@ class Pipeline:
         delay = self.backoff.delay(self._failures, retry_after)
         self.breaker.record_failure(now)
         if self._final:
-            # SHUTDOWN: every other batch gets its attempt first, then this one again soon.
-            self._final_retry.append(batch)
+            # SHUTDOWN: every other batch gets its attempt first, then this one again soon. Held in memory up
+            # to the buffer's bound (a dead backend must not pull the whole spool into memory), else at the
+            # end of the spool.
+            held = sum(b.size for b in self._final_retry)
+            if held + batch.size <= self.store.memory.capacity:
+                self._final_retry.append(batch)
+            else:
+                self.store.spill(batch)
             self._next_attempt = now + min(delay, FINAL_RETRY_S)
             return
         self.store.requeue(batch)

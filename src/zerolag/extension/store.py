@@ -105,6 +105,10 @@ class Store:
             return
         self._spill(batch.signal, batch.payload(), batch.items)
 
+    def spill(self, batch: Batch) -> None:
+        """Write ``batch`` to the end of the spool (behind everything else)."""
+        self._spill(batch.signal, batch.payload(), batch.items)
+
     def push_front(self, parts: list[Batch]) -> None:
         """The parts of a refused batch, in order, ahead of everything else."""
         self._front.extendleft(reversed(parts))

@@ -17,7 +17,16 @@ if TYPE_CHECKING:
 
 EXPORTERS = ("extension", "otlp", "stdout", "none")
 DEFAULT_REDACT_KEYS = ("authorization", "cookie", "password", "token", "secret")
-INSTRUMENTATIONS = ("botocore", "urllib3", "requests", "http.client", "logging", "opentelemetry")
+INSTRUMENTATIONS = (
+    "botocore",
+    "urllib3",
+    "requests",
+    "http.client",
+    "logging",
+    "opentelemetry",
+    "threading",
+    "futures",
+)
 EXTENSION_MARKER = "/opt/extensions/zerolag"
 
 # name -> one-line description (the docs table is checked against this).

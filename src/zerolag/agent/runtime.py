@@ -264,8 +264,8 @@ class Agent:
 def install_runtime_hook(agent: Agent) -> bool:
     """When awslambdaric runs us: hand each invocation's data over on the runtime's thread, right before it
     asks for the next event (``LambdaRuntimeClient.wait_next_invocation``), instead of waking the worker
-    thread. Only for the extension exporter (a loopback write); False (nothing changed) when awslambdaric is not
-    running or does not look as expected."""
+    thread. Only for the extension exporter (a loopback write); False (nothing changed) when awslambdaric is
+    not running or does not look as expected."""
     import sys
 
     module = sys.modules.get("awslambdaric.lambda_runtime_client")

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from agent_sink import HangingServer
 
+from zerolag.agent import transport
 from zerolag.agent.transport import LoopbackClient
 from zerolag.extension.receiver import OtlpReceiver
 from zerolag.extension.server import HttpServer, bind_loopback
@@ -116,9 +117,17 @@ def test_a_write_without_waiting_survives_a_connection_the_extension_closed() ->
         ext.server.close()
 
 
-def test_a_hung_extension_costs_one_bounded_settle_then_an_oserror(hanging: HangingServer) -> None:
+def test_a_hung_extension_never_blocks_a_write_and_is_dropped_once_answers_are_overdue(
+    hanging: HangingServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writes that do not wait never wait on a hung extension (the bytes go to the socket buffer); once the
+    answers are owed for longer than OWED_LIMIT_S the connection is dropped with an OSError."""
     client = LoopbackClient("127.0.0.1", hanging.port, 30)
     client.post_many(_requests("r1"), wait=False)  # written into the socket buffer; nobody reads it
+    client.post_many(_requests("r2"), wait=False)  # the answers are not due yet: no wait, no error
+    assert client.unanswered == 6
+    monkeypatch.setattr(transport, "OWED_LIMIT_S", 0.0)
     with pytest.raises(OSError):
-        client.post_many(_requests("r2"), wait=False)  # the owed answers never come: bounded by SETTLE_S
+        client.post_many(_requests("r3"), wait=False)
     assert client.unanswered == 0
+    assert client._sock is None

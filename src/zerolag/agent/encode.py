@@ -69,12 +69,38 @@ def key_value(key: str, value: Any) -> bytes:
     return _string(0x0A, key) + ld(0x12, any_value(value))
 
 
+# Encoded (redacted) attributes by (tag, key, type, value, redactor), for scalar values: most attributes
+# repeat from one invocation to the next (the function's ARN, trigger, logger names, code locations), and a
+# cache hit is a dict lookup instead of ~8 small encodes. Bounded: cleared when full (short strings only).
+_KV_CACHE: dict[tuple[Any, ...], bytes] = {}
+_KV_LIMIT = 2048
+_KV_MAX_STR = 200
+
+
 def attributes(tag: int, attrs: dict[str, Any], redactor: Redactor | None) -> bytes:
     if not attrs:
         return b""
-    if redactor is not None:
-        attrs = redactor.attributes(attrs)
-    return b"".join(ld(tag, key_value(k, v)) for k, v in attrs.items())
+    cache = _KV_CACHE
+    parts = []
+    for k, v in attrs.items():
+        t = type(v)
+        key = (
+            (tag, k, t, v, redactor)
+            if (t is str and len(v) <= _KV_MAX_STR) or t is bool or t is int
+            else None
+        )
+        if key is not None:
+            hit = cache.get(key)
+            if hit is not None:
+                parts.append(hit)
+                continue
+        enc = ld(tag, key_value(str(k), v if redactor is None else redactor.one(k, v)))
+        if key is not None:
+            if len(cache) >= _KV_LIMIT:
+                cache.clear()
+            cache[key] = enc
+        parts.append(enc)
+    return b"".join(parts)
 
 
 def _fixed64(tag: int, n: int) -> bytes:

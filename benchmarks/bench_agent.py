@@ -58,15 +58,17 @@ s.serve_forever()
 
 
 EXT_RECEIVER = """
-import json, sys, time
+import json, os, sys, time
 from zerolag.extension.receiver import OtlpReceiver
 from zerolag.extension.server import HttpServer, bind_loopback
 finals = {}
+signal_fd = int(os.environ["BENCH_FINAL_FD"])
 class Sink:
     def submit(self, signal, data, items, request_id=None):
         pass
     def runtime_done(self, request_id):
         finals[request_id] = time.perf_counter_ns()
+        os.write(signal_fd, b"x")  # what lets the extension go to /next, and so the runtime's /next return
     def count(self, name, n=1):
         pass
 server = HttpServer(bind_loopback(0), OtlpReceiver(Sink(), lambda *a: None), max_body=6 << 20)
@@ -177,6 +179,13 @@ def handler(e, c):
     return {'statusCode': 200}
 agent = runtime.get()
 parts = {'encode': [], 'write': []}
+import os, select
+_final_fd = int(os.environ["BENCH_FINAL_FD"])
+def next_event():
+    # The runtime's /next: it returns once the extension has the invocation's final request (the extension
+    # holds its own /next until then). The runtime's thread is idle meanwhile, as it is in Lambda.
+    if select.select([_final_fd], [], [], 10)[0]:
+        os.read(_final_fd, 1)
 _protobuf = export.ExtensionExporter.protobuf
 def protobuf(self, job):
     t = time.perf_counter_ns()
@@ -210,7 +219,10 @@ run(handler)
         ZEROLAG_CASE
         + """
 agent.inline_hand_off = True  # what install_runtime_hook sets when awslambdaric runs the function
-run(handler, agent.hand_off, parts)
+def after():
+    agent.hand_off()
+    next_event()
+run(handler, after, parts)
 """,
     ),
     "zerolag, hand-off by the worker thread (outside awslambdaric)": (
@@ -218,7 +230,7 @@ run(handler, agent.hand_off, parts)
         {"ZEROLAG_REPORT_LOCAL": "true"},
         ZEROLAG_CASE
         + """
-run(handler, lambda: za.flush(10), parts)
+run(handler, next_event, parts)
 """,
     ),
     "OpenTelemetry SDK (force_flush + OTLP/HTTP per invocation)": (
@@ -445,7 +457,13 @@ def _finals(ext: subprocess.Popen[str]) -> dict[str, int]:
 
 
 def per_invocation(  # noqa: PLR0917
-    python: str, paths: dict[str, dict[str, str]], n: int, url: str, ext: subprocess.Popen[str], ext_port: int
+    python: str,
+    paths: dict[str, dict[str, str]],
+    n: int,
+    url: str,
+    ext: subprocess.Popen[str],
+    ext_port: int,
+    final_fd: int,
 ) -> dict[str, object]:
     out: dict[str, object] = {}
     for case, (tree, raw_env, body) in INVOKE.items():
@@ -454,9 +472,12 @@ def per_invocation(  # noqa: PLR0917
             extra["ZEROLAG_EXTENSION_PORT"] = str(ext_port)
             _finals(ext)
         script = INVOKE_COMMON + f"URL = {url!r}\n" + textwrap.dedent(body)
+        if tree == "zerolag":
+            extra["BENCH_FINAL_FD"] = str(final_fd)
         proc = subprocess.run(
             [python, "-c", script, str(n), str(max(50, n // 10))],
             env=env_for(paths["pyc"][tree], "pyc", extra),
+            pass_fds=(final_fd,) if tree == "zerolag" else (),
             capture_output=True,
             text=True,
             check=False,
@@ -625,12 +646,14 @@ def main() -> None:
     python = base_python()
     paths = prepare_trees(python)
     receiver = subprocess.Popen([python, "-c", RECEIVER], stdout=subprocess.PIPE, text=True)
+    final_r, final_w = os.pipe()  # the receiver signals each final marker: the benchmark's /next
     ext = subprocess.Popen(
         [python, "-c", EXT_RECEIVER],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
-        env=env_for(paths["pyc"]["zerolag"], "pyc"),
+        env=env_for(paths["pyc"]["zerolag"], "pyc", {"BENCH_FINAL_FD": str(final_w)}),
+        pass_fds=(final_w,),
     )
     try:
         assert receiver.stdout is not None
@@ -640,7 +663,7 @@ def main() -> None:
         url = f"http://127.0.0.1:{port}"
         started = time.time()
         cold = cold_start(python, paths, args.runs)
-        inv = per_invocation(python, paths, args.invocations, url, ext, ext_port)
+        inv = per_invocation(python, paths, args.invocations, url, ext, ext_port, final_r)
         span = per_span(python, paths, args.spans)
     finally:
         for proc in (receiver, ext):

@@ -73,8 +73,8 @@ def test_adaptive_flushes_at_the_end_when_the_next_invocation_is_unlikely_soon()
 
 
 def test_adaptive_holds_nothing_at_sparse_load_within_the_max_delay() -> None:
-    """adaptive at 1 invocation per 2.5 s (max delay 10 s): no end flush (nothing billed); the data left during
-    the invocation or leaves at the next thaw, at most one gap (< max delay) later."""
+    """adaptive at 1 invocation per 2.5 s (max delay 10 s): no end flush (nothing billed); the data left
+    during the invocation or leaves at the next thaw, at most one gap (< max delay) later."""
     p = policy("adaptive")
     for i in range(10):
         p.on_invoke(i * 2.5)

@@ -51,10 +51,11 @@ class Breaker:
 
 
 class Stats:
-    __slots__ = ("dropped", "exported", "failed", "skipped")
+    __slots__ = ("dropped", "exported", "failed", "skipped", "unconfirmed")
 
     def __init__(self) -> None:
         self.exported = self.failed = self.dropped = self.skipped = 0
+        self.unconfirmed = 0  # requests written without waiting whose answer never came (connection replaced)
 
 
 class Exporter:
@@ -160,7 +161,9 @@ class ExtensionExporter(Exporter):
         final = (*rid, ("X-Zerolag-Final", "true"))
         last = len(posts) - 1
         requests = [(path, body, final if i == last else rid) for i, (path, body) in enumerate(posts)]
-        for status in self.client.post_many(requests, wait):
+        statuses = self.client.post_many(requests, wait)
+        self.stats.unconfirmed = self.client.lost_answers
+        for status in statuses:
             if status >= 500:
                 raise OSError(f"extension answered {status}")
 

@@ -23,7 +23,7 @@ OWED_LIMIT_S = 2.0
 
 
 class LoopbackClient:
-    __slots__ = ("_buf", "_owed_since", "_sock", "host", "port", "timeout", "unanswered")
+    __slots__ = ("_buf", "_owed_since", "_sock", "host", "lost_answers", "port", "timeout", "unanswered")
 
     def __init__(self, host: str, port: int, timeout: float) -> None:
         self.host, self.port, self.timeout = host, port, timeout
@@ -31,6 +31,7 @@ class LoopbackClient:
         self._buf = b""
         self.unanswered = 0  # requests sent with wait=False whose answers are not read yet
         self._owed_since = 0.0
+        self.lost_answers = 0  # requests whose answers could not be read (connection replaced)
 
     def close(self) -> None:
         if self._sock is not None:
@@ -89,8 +90,16 @@ class LoopbackClient:
         them in order, so a marker on the last request (``X-Zerolag-Final``) arrives after the data before it.
         A kept connection found closed is retried once, fresh, from the first unanswered request.
         ``wait=False``: return once the requests are written; the answers are read by ``settle`` (called
-        first by the next post) and the statuses returned are those of earlier requests settled now."""
-        earlier = self.settle(block=wait) if self.unanswered else []
+        first by the next post), and the statuses returned are those of earlier requests settled now. If the
+        owed answers cannot be read (a hung or restarted extension), the connection is replaced and the
+        requests still go; ``lost_answers`` counts the earlier requests whose fate is unknown."""
+        earlier: list[int] = []
+        if self.unanswered:
+            owed = self.unanswered
+            try:
+                earlier = self.settle(block=wait)
+            except OSError:
+                self.lost_answers += owed
         wire = [self._request(path, body, headers) for path, body, headers in requests]
         statuses: list[int] = []
         reused = self._sock is not None

@@ -95,6 +95,7 @@ def test_a_write_without_waiting_is_settled_by_the_next_post(extension: Extensio
     # The next post first reads the three answers still owed, then its own.
     assert client.post_many(_requests("r2")) == [200] * 6
     assert client.unanswered == 0
+    assert extension.sink.wait_final("r2")  # noted after the answer is written
     assert extension.sink.finals == ["r1", "r2"]
     client.close()
 

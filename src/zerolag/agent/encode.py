@@ -180,13 +180,22 @@ def _number_point(
     return _fixed64(0x11, start) + _fixed64(0x19, now) + val + attributes(0x3A, attrs, redactor)
 
 
+_BOUNDS: dict[tuple[float, ...], bytes] = {}  # encoded explicit bounds (a handful of bucket layouts)
+
+
 def _histogram_point(
     attrs: dict[str, Any], h: Sequence[Any], start: int, now: int, redactor: Redactor | None
 ) -> bytes:
     count, total, low, high, bounds, counts = h
+    key = tuple(bounds)
+    enc_bounds = _BOUNDS.get(key)
+    if enc_bounds is None:
+        enc_bounds = ld(0x3A, struct.pack(f"<{len(key)}d", *key))
+        if len(_BOUNDS) < 64:
+            _BOUNDS[key] = enc_bounds
     parts = [_fixed64(0x11, start), _fixed64(0x19, now), _fixed64(0x21, count), b"\x29" + _pack_double(total)]
-    parts.append(ld(0x32, b"".join((c & _MASK64).to_bytes(8, "little") for c in counts)))
-    parts.append(ld(0x3A, b"".join(_pack_double(b) for b in bounds)))
+    parts.append(ld(0x32, struct.pack(f"<{len(counts)}Q", *[c & _MASK64 for c in counts])))
+    parts.append(enc_bounds)
     parts.append(attributes(0x4A, attrs, redactor))
     if count:
         parts.append(b"\x59" + _pack_double(low) + b"\x61" + _pack_double(high))

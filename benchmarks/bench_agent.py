@@ -55,8 +55,6 @@ s.serve_forever()
 
 # The real extension receiver (zerolag.extension's HttpServer + OtlpReceiver), with a sink that notes when
 # each invocation's final marker arrived (time.perf_counter_ns: CLOCK_MONOTONIC, the same in every process).
-
-
 EXT_RECEIVER = """
 import json, os, sys, time
 from zerolag.extension.receiver import OtlpReceiver

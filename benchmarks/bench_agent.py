@@ -53,6 +53,30 @@ print(s.server_address[1], flush=True)
 s.serve_forever()
 """
 
+# The real extension receiver (zerolag.extension's HttpServer + OtlpReceiver), with a sink that notes when
+# each invocation's final marker arrived (time.perf_counter_ns: CLOCK_MONOTONIC, the same in every process).
+EXT_RECEIVER = """
+import json, os, sys, time
+from zerolag.extension.receiver import OtlpReceiver
+from zerolag.extension.server import HttpServer, bind_loopback
+finals = {}
+signal_fd = int(os.environ["BENCH_FINAL_FD"])
+class Sink:
+    def submit(self, signal, data, items, request_id=None):
+        pass
+    def runtime_done(self, request_id):
+        finals[request_id] = time.perf_counter_ns()
+        os.write(signal_fd, b"x")  # what lets the extension go to /next, and so the runtime's /next return
+    def count(self, name, n=1):
+        pass
+server = HttpServer(bind_loopback(0), OtlpReceiver(Sink(), lambda *a: None), max_body=6 << 20)
+server.start()
+print(server.port, flush=True)
+for line in sys.stdin:
+    print(json.dumps(finals), flush=True)
+    finals.clear()
+"""
+
 # --- cold start: set-up code per case (what a user writes at the top of the handler module) -------------
 HANDLER = "def handler(event, context):\n    return {'ok': True}\n"
 COLD = {
@@ -121,8 +145,8 @@ ctx = Ctx()
 event = {'version': '2.0', 'rawPath': '/', 'headers': {'user-agent': 'bench'},
          'requestContext': {'http': {'method': 'GET', 'path': '/'}, 'domainName': 'x.example.com'}}
 N, WARM = int(sys.argv[1]), int(sys.argv[2])
-def run(call, after=None):
-    hand, total = [], []
+def run(call, after=None, parts=None):
+    hand, total, returned = [], [], {}
     for i in range(WARM + N):
         ctx.aws_request_id = 'req-%d' % i
         t0 = time.perf_counter_ns()
@@ -134,7 +158,45 @@ def run(call, after=None):
         if i >= WARM:
             hand.append((t1 - t0) / 1000)
             total.append((t2 - t0) / 1000)
-    print(json.dumps({'handler': hand, 'total': total}), file=sys.__stdout__, flush=True)
+            returned[ctx.aws_request_id] = t1
+    out = {'handler': hand, 'total': total, 'returned': returned, 'parts': parts or {}}
+    print(json.dumps(out), file=sys.__stdout__, flush=True)
+"""
+
+# The zerolag cases: the exporter's encode and write are timed from outside (wrapped here, not in the agent).
+ZEROLAG_CASE = """
+import zerolag.agent as za
+from zerolag.agent import export, instrument, runtime, span
+@za.instrument
+def handler(e, c):
+    for i in range(5):
+        with span('child'):
+            pass
+    for i in range(3):
+        logger.info('line %d', i)
+    return {'statusCode': 200}
+agent = runtime.get()
+parts = {'encode': [], 'write': []}
+import os, select
+_final_fd = int(os.environ["BENCH_FINAL_FD"])
+def next_event():
+    # The runtime's /next: it returns once the extension has the invocation's final request (the extension
+    # holds its own /next until then). The runtime's thread is idle meanwhile, as it is in Lambda.
+    if select.select([_final_fd], [], [], 10)[0]:
+        os.read(_final_fd, 1)
+_protobuf = export.ExtensionExporter.protobuf
+def protobuf(self, job):
+    t = time.perf_counter_ns()
+    out = _protobuf(self, job)
+    parts['encode'].append((time.perf_counter_ns() - t) / 1000)
+    return out
+export.ExtensionExporter.protobuf = protobuf
+_send = export.ExtensionExporter.send
+def send(self, job, wait=True):
+    t = time.perf_counter_ns()
+    _send(self, job, wait)
+    parts['write'].append((time.perf_counter_ns() - t) / 1000)
+export.ExtensionExporter.send = send
 """
 
 INVOKE = {
@@ -149,21 +211,24 @@ def handler(e, c):
 run(handler)
 """,
     ),
-    "zerolag (extension exporter)": (
+    "zerolag, hand-off on the runtime's thread before /next (as under awslambdaric)": (
         "zerolag",
         {"ZEROLAG_REPORT_LOCAL": "true"},
-        """
-import zerolag.agent as za
-from zerolag.agent import instrument, span
-@za.instrument
-def handler(e, c):
-    for i in range(5):
-        with span('child'):
-            pass
-    for i in range(3):
-        logger.info('line %d', i)
-    return {'statusCode': 200}
-run(handler, lambda: za.flush(10))
+        ZEROLAG_CASE
+        + """
+agent.inline_hand_off = True  # what install_runtime_hook sets when awslambdaric runs the function
+def after():
+    agent.hand_off()
+    next_event()
+run(handler, after, parts)
+""",
+    ),
+    "zerolag, hand-off by the worker thread (outside awslambdaric)": (
+        "zerolag",
+        {"ZEROLAG_REPORT_LOCAL": "true"},
+        ZEROLAG_CASE
+        + """
+run(handler, next_event, parts)
 """,
     ),
     "OpenTelemetry SDK (force_flush + OTLP/HTTP per invocation)": (
@@ -379,18 +444,38 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def per_invocation(
-    python: str, paths: dict[str, dict[str, str]], n: int, url: str, port: int
+def _finals(ext: subprocess.Popen[str]) -> dict[str, int]:
+    """The extension receiver's arrival time of each final marker since the last call."""
+    assert ext.stdin is not None
+    assert ext.stdout is not None
+    ext.stdin.write("\n")
+    ext.stdin.flush()
+    finals: dict[str, int] = json.loads(ext.stdout.readline())
+    return finals
+
+
+def per_invocation(  # noqa: PLR0917
+    python: str,
+    paths: dict[str, dict[str, str]],
+    n: int,
+    url: str,
+    ext: subprocess.Popen[str],
+    ext_port: int,
+    final_fd: int,
 ) -> dict[str, object]:
     out: dict[str, object] = {}
     for case, (tree, raw_env, body) in INVOKE.items():
         extra = {k: (url if v == "URL" else v) for k, v in raw_env.items()}
         if tree == "zerolag":
-            extra["ZEROLAG_EXTENSION_PORT"] = str(port)
+            extra["ZEROLAG_EXTENSION_PORT"] = str(ext_port)
+            _finals(ext)
         script = INVOKE_COMMON + f"URL = {url!r}\n" + textwrap.dedent(body)
+        if tree == "zerolag":
+            extra["BENCH_FINAL_FD"] = str(final_fd)
         proc = subprocess.run(
             [python, "-c", script, str(n), str(max(50, n // 10))],
             env=env_for(paths["pyc"][tree], "pyc", extra),
+            pass_fds=(final_fd,) if tree == "zerolag" else (),
             capture_output=True,
             text=True,
             check=False,
@@ -401,13 +486,24 @@ def per_invocation(
             continue
         data = json.loads(proc.stdout.strip().splitlines()[-1])
         hand, total = data["handler"], data["total"]
-        out[case] = {
+        result: dict[str, object] = {
             "median_us": statistics.median(hand),
             "p90_us": _pct(hand, 0.9),
             "p99_us": _pct(hand, 0.99),
             "with_send_median_us": statistics.median(total),
             "with_send_p99_us": _pct(total, 0.99),
         }
+        if tree == "zerolag":
+            # The hand-off: from the handler's return to the extension receiver noting the final marker.
+            finals = _finals(ext)
+            returned: dict[str, int] = data["returned"]
+            hand_off = [(finals[r] - t) / 1000 for r, t in returned.items() if r in finals]
+            result["hand_off_median_us"] = statistics.median(hand_off) if hand_off else float("nan")
+            result["hand_off_p99_us"] = _pct(hand_off, 0.99) if hand_off else float("nan")
+            result["hand_off_missing"] = len(returned) - len(hand_off)
+            for part, values in data["parts"].items():
+                result[f"{part}_median_us"] = statistics.median(values) if values else float("nan")
+        out[case] = result
     return out
 
 
@@ -466,13 +562,73 @@ def report(cold: dict[str, dict[str, object]], inv: dict[str, object], span: dic
             f"| {case} | {r['median_us']:.1f} | {r['p90_us']:.1f} | {r['p99_us']:.1f} | "  # type: ignore[index]
             f"{r['with_send_median_us']:.1f} | {r['with_send_p99_us']:.1f} |"
         )  # type: ignore[index]
+    lines += [
+        "",
+        "## zerolag's hand-off to the real extension receiver (µs; from the handler's return until the",
+        "## receiver has the final marker; encode and write as timed around the exporter)",
+        "",
+        "| mode | hand-off median | p99 | encode median | write median | lost |",
+        "|---|---|---|---|---|---|",
+    ]
+    for case, r in inv.items():
+        if "hand_off_median_us" in r:  # type: ignore[operator]
+            lines.append(
+                f"| {case} | {r['hand_off_median_us']:.1f} | {r['hand_off_p99_us']:.1f} | "  # type: ignore[index]
+                f"{r.get('encode_median_us', float('nan')):.1f} | "  # type: ignore[attr-defined]
+                f"{r.get('write_median_us', float('nan')):.1f} | {r['hand_off_missing']} |"  # type: ignore[attr-defined,index]
+            )
     lines += ["", "## Per span (µs, median of 7 rounds)", "", "| case | median | best |", "|---|---|---|"]
     for case, r in span.items():
         if "error" in r:  # type: ignore[operator]
             lines.append(f"| {case} | failed: {r['error']} | |")  # type: ignore[index]
         else:
             lines.append(f"| {case} | {r['median_us']:.2f} | {r['min_us']:.2f} |")  # type: ignore[index]
+    lines += ["", *goal_rows(cold, inv, span)]
     return "\n".join(lines)
+
+
+def goal_row(measure: str, now: str, goal: str, met: bool | None) -> str:
+    """One line of issue 13's table; ``benchmarks/run.py`` collects every ``GOAL |`` line into its summary."""
+    verdict = "-" if met is None else ("met" if met else "NOT met")
+    return f"GOAL | {measure} | {now} | {goal} | {verdict}"
+
+
+def goal_rows(
+    cold: dict[str, dict[str, object]], inv: dict[str, object], span: dict[str, object]
+) -> list[str]:
+    def num(d: object, key: str) -> float:
+        value = d.get(key, float("nan")) if isinstance(d, dict) else float("nan")
+        return float(value)  # type: ignore[arg-type]
+
+    z_cold = num(cold["zerolag"], "pyc_ms")
+    empty = num(cold["empty script"], "pyc_ms")
+    otel = num(cold["OpenTelemetry SDK + BatchSpanProcessor + OTLP/HTTP"], "pyc_ms")
+    inline = inv.get("zerolag, hand-off on the runtime's thread before /next (as under awslambdaric)", {})
+    bare = inv.get("no agent (the same handler: 3 log lines, no spans)", {})
+    per = num(span.get("zerolag span()", {}), "median_us")
+    med, p99 = num(inline, "median_us"), num(inline, "p99_us")
+    hand = num(inline, "hand_off_median_us")
+    return [
+        goal_row(
+            "agent cold start, with .pyc",
+            f"{z_cold:.2f} ms (empty script {empty:.2f} ms, OTel SDK {otel:.0f} ms)",
+            "<= 5 ms",
+            z_cold <= 5,
+        ),
+        goal_row(
+            "agent per invocation (1+5 spans, 3 log lines), median / p99",
+            f"{med:.1f} / {p99:.1f} µs (no agent: {num(bare, 'median_us'):.1f} µs)",
+            "<= 40 / <= 100 µs",
+            med <= 40 and p99 <= 100,
+        ),
+        goal_row(
+            "the same, until the extension has the data (hand-off), median / p99",
+            f"{hand:.1f} / {num(inline, 'hand_off_p99_us'):.1f} µs",
+            "<= 150 µs median",
+            hand <= 150,
+        ),
+        goal_row("per span", f"{per:.2f} µs", "<= 3 µs", per <= 3),
+    ]
 
 
 def main() -> None:
@@ -488,17 +644,29 @@ def main() -> None:
     python = base_python()
     paths = prepare_trees(python)
     receiver = subprocess.Popen([python, "-c", RECEIVER], stdout=subprocess.PIPE, text=True)
+    final_r, final_w = os.pipe()  # the receiver signals each final marker: the benchmark's /next
+    ext = subprocess.Popen(
+        [python, "-c", EXT_RECEIVER],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env_for(paths["pyc"]["zerolag"], "pyc", {"BENCH_FINAL_FD": str(final_w)}),
+        pass_fds=(final_w,),
+    )
     try:
         assert receiver.stdout is not None
+        assert ext.stdout is not None
         port = int(receiver.stdout.readline())
+        ext_port = int(ext.stdout.readline())
         url = f"http://127.0.0.1:{port}"
         started = time.time()
         cold = cold_start(python, paths, args.runs)
-        inv = per_invocation(python, paths, args.invocations, url, port)
+        inv = per_invocation(python, paths, args.invocations, url, ext, ext_port, final_r)
         span = per_span(python, paths, args.spans)
     finally:
-        receiver.terminate()
-        receiver.wait(10)
+        for proc in (receiver, ext):
+            proc.terminate()
+            proc.wait(10)
     print(report(cold, inv, span))
     print(f"\n(python {python}, {time.time() - started:.0f} s, load average {os.getloadavg()[0]:.1f})")
     if args.json:

@@ -47,3 +47,15 @@ def test_lists_the_real_benchmarks() -> None:
     assert names == sorted(names)
     assert all(name.startswith("bench_") for name in names)
     assert names
+
+
+def test_goal_rows_are_collected_into_one_table_with_the_machine(tmp_path: Path) -> None:
+    """Every ``GOAL |`` line a benchmark prints is repeated at the end in one table, with the machine."""
+    (tmp_path / "bench_one.py").write_text("print('GOAL | per span | 1.2 µs | <= 3 µs | met')\n")
+    (tmp_path / "bench_two.py").write_text("print('GOAL | hand-off | 90 µs | <= 150 µs | met')\n")
+    result = _run("--dir", str(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    table = result.stdout[result.stdout.index("=== goals") :]
+    assert table.index("| per span | 1.2 µs | <= 3 µs | met |") < table.index("| hand-off | 90 µs |")
+    assert "(machine: " in table
+    assert table.index("(machine: ") < table.index("=== summary")

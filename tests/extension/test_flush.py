@@ -70,3 +70,26 @@ def test_adaptive_flushes_at_the_end_when_the_next_invocation_is_unlikely_soon()
         q.on_invoke(i * 0.02)
     assert q.end_plan(1.0, 3.0, BufferState(100, 1000, 11.0)).reason == "adaptive-stale"
     assert q.end_plan(1.0, 3.0, BufferState(600, 1000, 0.1)).reason == "adaptive-high-water"
+
+
+def test_adaptive_holds_nothing_at_sparse_load_within_the_max_delay() -> None:
+    """adaptive at 1 invocation per 2.5 s (max delay 10 s): no end flush (nothing billed); the data left
+    during the invocation or leaves at the next thaw, at most one gap (< max delay) later."""
+    p = policy("adaptive")
+    for i in range(10):
+        p.on_invoke(i * 2.5)
+    plan = p.end_plan(22.6, 25.0, SOME)
+    assert (plan.flush_s, plan.wait_s, plan.reason) == (0.0, 0.0, "adaptive-sparse-hold")
+
+
+def test_adaptive_flushes_when_waiting_a_gap_could_exceed_the_max_delay() -> None:
+    """The bound holds for the worst recent gap, not the typical one, and counts the age of what waits."""
+    p = policy("adaptive")
+    for t in (0.0, 2.5, 5.0, 7.5, 16.0, 18.5, 21.0, 23.5):  # one gap of 8.5 s among 2.5 s ones
+        p.on_invoke(t)
+    assert p.end_plan(23.6, 30.0, SOME).reason == "adaptive-sparse-hold"  # 8.5 + 0.1 <= 10
+    assert p.end_plan(23.6, 30.0, BufferState(100, 1000, 2.0)).reason == "adaptive-sparse"  # 8.5 + 2 > 10
+    q = policy("adaptive")
+    for t in (0.0, 2.5, 5.0, 17.0, 19.5):  # a 12 s gap: longer than the max delay by itself
+        q.on_invoke(t)
+    assert q.end_plan(19.6, 30.0, SOME).reason == "adaptive-sparse"

@@ -17,7 +17,16 @@ if TYPE_CHECKING:
 
 EXPORTERS = ("extension", "otlp", "stdout", "none")
 DEFAULT_REDACT_KEYS = ("authorization", "cookie", "password", "token", "secret")
-INSTRUMENTATIONS = ("botocore", "urllib3", "requests", "http.client", "logging", "opentelemetry")
+INSTRUMENTATIONS = (
+    "botocore",
+    "urllib3",
+    "requests",
+    "http.client",
+    "logging",
+    "opentelemetry",
+    "threading",
+    "futures",
+)
 EXTENSION_MARKER = "/opt/extensions/zerolag"
 
 # name -> one-line description (the docs table is checked against this).
@@ -38,7 +47,7 @@ ENV_VARS = {
     "ZEROLAG_CAPTURE_EVENT": "attach the (redacted) event to the invocation span (default `false`)",
     "ZEROLAG_CAPTURE_HEADERS": "record HTTP request headers of the trigger (redacted, default `true`)",
     "ZEROLAG_DISABLE_INSTRUMENTATIONS": "comma-separated: botocore, urllib3, requests, http.client, logging, "
-    "opentelemetry",
+    "opentelemetry, threading, futures",
     "ZEROLAG_MAX_SPANS": "spans kept per invocation, the rest counted as dropped (default `1000`)",
     "ZEROLAG_MAX_LOGS": "log records kept per invocation (default `1000`)",
     "ZEROLAG_SERVICE_NAME": "service.name (default `OTEL_SERVICE_NAME`, then the function name)",

@@ -69,12 +69,38 @@ def key_value(key: str, value: Any) -> bytes:
     return _string(0x0A, key) + ld(0x12, any_value(value))
 
 
+# Encoded (redacted) attributes by (tag, key, type, value, redactor), for scalar values: most attributes
+# repeat from one invocation to the next (the function's ARN, trigger, logger names, code locations), and a
+# cache hit is a dict lookup instead of ~8 small encodes. Bounded: cleared when full (short strings only).
+_KV_CACHE: dict[tuple[Any, ...], bytes] = {}
+_KV_LIMIT = 2048
+_KV_MAX_STR = 200
+
+
 def attributes(tag: int, attrs: dict[str, Any], redactor: Redactor | None) -> bytes:
     if not attrs:
         return b""
-    if redactor is not None:
-        attrs = redactor.attributes(attrs)
-    return b"".join(ld(tag, key_value(k, v)) for k, v in attrs.items())
+    cache = _KV_CACHE
+    parts = []
+    for k, v in attrs.items():
+        t = type(v)
+        key = (
+            (tag, k, t, v, redactor)
+            if (t is str and len(v) <= _KV_MAX_STR) or t is bool or t is int
+            else None
+        )
+        if key is not None:
+            hit = cache.get(key)
+            if hit is not None:
+                parts.append(hit)
+                continue
+        enc = ld(tag, key_value(str(k), v if redactor is None else redactor.one(k, v)))
+        if key is not None:
+            if len(cache) >= _KV_LIMIT:
+                cache.clear()
+            cache[key] = enc
+        parts.append(enc)
+    return b"".join(parts)
 
 
 def _fixed64(tag: int, n: int) -> bytes:
@@ -154,13 +180,22 @@ def _number_point(
     return _fixed64(0x11, start) + _fixed64(0x19, now) + val + attributes(0x3A, attrs, redactor)
 
 
+_BOUNDS: dict[tuple[float, ...], bytes] = {}  # encoded explicit bounds (a handful of bucket layouts)
+
+
 def _histogram_point(
     attrs: dict[str, Any], h: Sequence[Any], start: int, now: int, redactor: Redactor | None
 ) -> bytes:
     count, total, low, high, bounds, counts = h
+    key = tuple(bounds)
+    enc_bounds = _BOUNDS.get(key)
+    if enc_bounds is None:
+        enc_bounds = ld(0x3A, struct.pack(f"<{len(key)}d", *key))
+        if len(_BOUNDS) < 64:
+            _BOUNDS[key] = enc_bounds
     parts = [_fixed64(0x11, start), _fixed64(0x19, now), _fixed64(0x21, count), b"\x29" + _pack_double(total)]
-    parts.append(ld(0x32, b"".join((c & _MASK64).to_bytes(8, "little") for c in counts)))
-    parts.append(ld(0x3A, b"".join(_pack_double(b) for b in bounds)))
+    parts.append(ld(0x32, struct.pack(f"<{len(counts)}Q", *[c & _MASK64 for c in counts])))
+    parts.append(enc_bounds)
     parts.append(attributes(0x4A, attrs, redactor))
     if count:
         parts.append(b"\x59" + _pack_double(low) + b"\x61" + _pack_double(high))

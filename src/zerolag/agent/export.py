@@ -1,7 +1,7 @@
 """Exporters: where an invocation's telemetry goes (``worker`` keeps the sending off the handler's path).
 
-- ``extension``: OTLP protobuf POSTs to the extension on loopback, made by the worker thread; the last one of
-  an invocation carries ``X-Zerolag-Final: true``.
+- ``extension``: OTLP protobuf POSTs to the extension on loopback, made by the worker thread and pipelined in
+  one write; the last one of an invocation carries ``X-Zerolag-Final: true``.
 - ``otlp``: OTLP protobuf POSTs to ``ZEROLAG_OTLP_ENDPOINT``, synchronously at the end of each invocation.
 - ``stdout``: one compact JSON line per invocation.
 
@@ -51,10 +51,11 @@ class Breaker:
 
 
 class Stats:
-    __slots__ = ("dropped", "exported", "failed", "skipped")
+    __slots__ = ("dropped", "exported", "failed", "skipped", "unconfirmed")
 
     def __init__(self) -> None:
         self.exported = self.failed = self.dropped = self.skipped = 0
+        self.unconfirmed = 0  # requests written without waiting whose answer never came (connection replaced)
 
 
 class Exporter:
@@ -77,24 +78,38 @@ class Exporter:
         self._metrics_start = now
         return metrics.aggregator.take(), start, now
 
-    def export(self, job: Job) -> None:
+    def export(self, job: Job, wait: bool = True) -> None:
+        """Send ``job`` (``wait=False``: without waiting for the receiver's answer where the exporter can)."""
         with self._lock:
-            now = time.monotonic()
-            if not self.breaker.allow(now):
-                self.stats.skipped += 1
-                self.take_metrics()
-                return
-            token = spans.suppressed.set(True)
-            try:
-                self.send(job)
-                self.stats.exported += 1
-                self.breaker.succeeded()
-            except Exception:
-                self.stats.failed += 1
-                self.breaker.failed(time.monotonic())
-                self.close()
-            finally:
-                spans.suppressed.reset(token)
+            self._export(job, wait)
+
+    def try_export(self, job: Job, wait: bool = True) -> bool:
+        """``export`` unless another thread is exporting right now (False: nothing was done)."""
+        if not self._lock.acquire(False):
+            return False
+        try:
+            self._export(job, wait)
+        finally:
+            self._lock.release()
+        return True
+
+    def _export(self, job: Job, wait: bool) -> None:
+        now = time.monotonic()
+        if not self.breaker.allow(now):
+            self.stats.skipped += 1
+            self.take_metrics()
+            return
+        token = spans.suppressed.set(True)
+        try:
+            self.send(job, wait)
+            self.stats.exported += 1
+            self.breaker.succeeded()
+        except Exception:
+            self.stats.failed += 1
+            self.breaker.failed(time.monotonic())
+            self.close()
+        finally:
+            spans.suppressed.reset(token)
 
     def protobuf(self, job: Job) -> list[tuple[str, bytes]]:
         """The (path, body) POSTs of a job: traces, metrics and logs, the empty ones left out."""
@@ -116,7 +131,7 @@ class Exporter:
             out.append(("/v1/traces", b""))
         return out
 
-    def send(self, job: Job) -> None:
+    def send(self, job: Job, wait: bool = True) -> None:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -124,7 +139,7 @@ class Exporter:
 
 
 class NullExporter(Exporter):
-    def send(self, job: Job) -> None:
+    def send(self, job: Job, wait: bool = True) -> None:
         self.take_metrics()
 
 
@@ -136,19 +151,19 @@ class ExtensionExporter(Exporter):
         self.port, self.timeout = port, timeout
         self.client: LoopbackClient | None = None
 
-    def send(self, job: Job) -> None:
+    def send(self, job: Job, wait: bool = True) -> None:
         if self.client is None:  # socket is imported here, on the worker thread, not during the cold start
             from zerolag.agent.transport import LoopbackClient
 
             self.client = LoopbackClient("127.0.0.1", self.port, self.timeout)
         posts = self.protobuf(job)
-        rid = job[0]
+        rid = (("X-Zerolag-Request-Id", job[0]),)
+        final = (*rid, ("X-Zerolag-Final", "true"))
         last = len(posts) - 1
-        for i, (path, body) in enumerate(posts):
-            headers = [("X-Zerolag-Request-Id", rid)]
-            if i == last:
-                headers.append(("X-Zerolag-Final", "true"))
-            status = self.client.post(path, body, headers)
+        requests = [(path, body, final if i == last else rid) for i, (path, body) in enumerate(posts)]
+        statuses = self.client.post_many(requests, wait)
+        self.stats.unconfirmed = self.client.lost_answers
+        for status in statuses:
             if status >= 500:
                 raise OSError(f"extension answered {status}")
 
@@ -171,7 +186,7 @@ class OtlpExporter(Exporter):
         self.endpoint, self.headers, self.timeout = endpoint, headers, timeout
         self.client: DirectClient | None = None
 
-    def send(self, job: Job) -> None:
+    def send(self, job: Job, wait: bool = True) -> None:
         if self.client is None:
             from zerolag.agent.transport import DirectClient
 
@@ -188,7 +203,7 @@ class OtlpExporter(Exporter):
 
 
 class StdoutExporter(Exporter):
-    def send(self, job: Job) -> None:
+    def send(self, job: Job, wait: bool = True) -> None:
         from zerolag.agent.jsonline import invocation_line
         from zerolag.agent.logs import raw_stdout
 

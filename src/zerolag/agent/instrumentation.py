@@ -41,6 +41,18 @@ def _logging(module: ModuleType) -> None:
     patch_logging(module)
 
 
+def _threading(module: ModuleType) -> None:
+    from zerolag.agent.inst_threads import patch_threading
+
+    patch_threading(module)
+
+
+def _executor(module: ModuleType) -> None:
+    from zerolag.agent.inst_threads import patch_executor
+
+    patch_executor(module)
+
+
 def _opentelemetry(module: ModuleType) -> None:
     from zerolag.agent.otel_bridge import install
 
@@ -54,6 +66,8 @@ TARGETS = {
     "http.client": ("http.client", _http_client),
     "logging": ("logging", _logging),
     "opentelemetry": ("opentelemetry.trace", _opentelemetry),
+    "threading": ("threading", _threading),
+    "futures": ("concurrent.futures.thread", _executor),
 }
 
 

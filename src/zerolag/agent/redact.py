@@ -32,19 +32,23 @@ class Redactor:
                 self._cache[key] = hit
         return hit
 
+    def one(self, key: str, value: Any) -> Any:
+        """The value of attribute ``key`` safe to send (``value`` itself when nothing needed changing)."""
+        if self.is_sensitive(key):
+            return REDACTED
+        if key == "url.query" and isinstance(value, str):
+            return self.query(value)
+        if key in ("url.full", "http.url") and isinstance(value, str):
+            return self.url(value)
+        if isinstance(value, (dict, list)):
+            return self.value(value)
+        return value
+
     def attributes(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """A copy of ``attrs`` safe to send (the same object when nothing needed changing)."""
         out: dict[str, Any] | None = None
         for key, value in attrs.items():
-            new = value
-            if self.is_sensitive(key):
-                new = REDACTED
-            elif key == "url.query" and isinstance(value, str):
-                new = self.query(value)
-            elif key in ("url.full", "http.url") and isinstance(value, str):
-                new = self.url(value)
-            elif isinstance(value, (dict, list)):
-                new = self.value(value)
+            new = self.one(key, value)
             if new is not value:
                 if out is None:
                     out = dict(attrs)

@@ -79,6 +79,11 @@ class Agent:
         self.active: Invocation | None = None
         self.exporter = self._exporter()
         self._worker: Worker | None = None
+        # Set when the runtime is hooked (install_runtime_hook): the finished invocation's job waits here and
+        # is handed over on the runtime's own thread right before it asks for the next event, after the
+        # response is out: no thread wake-up, and the caller never waits for it.
+        self.inline_hand_off = False
+        self._pending: tuple[Job, bool] | None = None
         self._alarm_thread = _install_alarm(self._on_alarm)
         self.invocation_metrics = metrics.InvocationMetrics()
         metrics.aggregator.collectors.append(self.invocation_metrics.take)
@@ -155,6 +160,7 @@ class Agent:
         self.cold = False
         inv.token = spans._current.set(span)
         self.active = inv
+        spans.invocation_span = span
         remaining = getattr(context, "get_remaining_time_in_millis", None)
         if remaining is not None:
             seconds = max(0.001, remaining() / 1000 - self.config.timeout_margin_s)
@@ -200,6 +206,7 @@ class Agent:
         except ValueError:
             spans._current.set(None)
         self.active = None
+        spans.invocation_span = None
         row = self.invocation_metrics.row(inv.trigger)
         row[0] += 1
         if inv.cold:
@@ -209,7 +216,28 @@ class Agent:
         if len(row[4]) < 10000:
             row[4].append(time.perf_counter() - inv.start)
         job = (inv.request_id, spans.recorder.take_spans(), spans.recorder.take_logs())
+        if self.inline_hand_off:
+            if self._pending is not None:  # not handed over (no /next in between): the worker sends it
+                self.worker.submit(*self._pending)
+            self._pending = (job, inv.watched)
+            return
         self.worker.submit(job, inv.watched)
+
+    def hand_off(self) -> None:
+        """Send the finished invocation's data now, on this thread, without waiting for the receiver's answer
+        (the runtime hook calls this before ``/next``). Never raises; if another thread is exporting at this
+        moment, the worker takes the job instead of this thread waiting."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        try:
+            job, watched = pending
+            if watched:
+                self.worker.queue.put(("done", job[0]))
+            if not self.exporter.try_export(job, wait=False):
+                self.worker.submit(job)
+        except Exception:  # noqa: S110 - telemetry is lost, never the runtime's loop
+            pass
 
     def on_deadline(self, request_id: str) -> Job | None:
         """Called by the worker a margin before the deadline: end what is open with a timeout marker."""
@@ -227,7 +255,39 @@ class Agent:
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until everything handed to the exporter so far has been exported."""
+        if self._pending is not None:
+            self.worker.submit(*self._pending)
+            self._pending = None
         return self._worker.flush(timeout) if self._worker is not None else True
+
+
+def install_runtime_hook(agent: Agent) -> bool:
+    """When awslambdaric runs us: hand each invocation's data over on the runtime's thread, right before it
+    asks for the next event (``LambdaRuntimeClient.wait_next_invocation``), instead of waking the worker
+    thread. Only for the extension exporter (a loopback write); False (nothing changed) when awslambdaric is
+    not running or does not look as expected."""
+    import sys
+
+    module = sys.modules.get("awslambdaric.lambda_runtime_client")
+    cls = getattr(module, "LambdaRuntimeClient", None)
+    original = getattr(cls, "wait_next_invocation", None)
+    if cls is None or original is None or not agent.exporter.asynchronous:
+        return False
+    if getattr(original, "__zerolag_wrapped__", False):
+        agent.inline_hand_off = True
+        return True
+
+    def wait_next_invocation(self: Any) -> Any:
+        current = get()
+        if current is not None:
+            current.hand_off()
+        return original(self)
+
+    spans.wraps(original, wait_next_invocation)
+    wait_next_invocation.__zerolag_wrapped__ = True  # type: ignore[attr-defined]
+    cls.wait_next_invocation = wait_next_invocation
+    agent.inline_hand_off = True
+    return True
 
 
 def _install_alarm(handler: Any) -> int:
@@ -262,6 +322,7 @@ def _setup() -> Agent | None:
         from zerolag.agent import instrumentation
 
         instrumentation.install(cfg)
+        install_runtime_hook(agent)
         return agent
     except Exception as exc:
         import sys

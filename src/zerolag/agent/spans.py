@@ -58,6 +58,9 @@ _current: contextvars.ContextVar[Span | None] = contextvars.ContextVar("zerolag_
 # True while the agent itself (or an instrumented outer call) does I/O: instrumentation creates no spans.
 suppressed: contextvars.ContextVar[bool] = contextvars.ContextVar("zerolag_suppressed", default=False)
 _next_seq = count(1).__next__
+# The invocation span while an invocation runs (set by the runtime): the parent of a span started where the
+# context carries none, e.g. in a thread of a pool created during Init (inst_threads carries the rest).
+invocation_span: Span | None = None
 
 
 class Span:
@@ -183,8 +186,9 @@ class Span:
 
 
 def current_span() -> Span | None:
-    """The innermost open span of this context (thread or task), or None."""
-    return _bridge_current() if _bridge_current is not None else _current.get()
+    """The innermost open span of this context (thread or task), else the running invocation's, or None."""
+    found = _bridge_current() if _bridge_current is not None else _current.get()
+    return found if found is not None else invocation_span
 
 
 # Set by the OpenTelemetry bridge when the user imports opentelemetry: picks the innermost of both contexts.
@@ -200,6 +204,8 @@ def start_span(
     """A child of ``parent`` (default: the current span); a new trace when there is none."""
     if parent is None:
         parent = _bridge_current() if _bridge_current is not None else _current.get()
+        if parent is None:
+            parent = invocation_span
     if parent is None:
         trace_id = new_trace_id()
         return Span(name, trace_id, 0, sample(trace_id, recorder.sample_ratio), kind, attributes)
@@ -210,7 +216,9 @@ def span(name: str, kind: int = INTERNAL, **attributes: Any) -> Span:
     """``with span("load", table="users") as s:`` starts a child of the current span and makes it current."""
     parent = _bridge_current() if _bridge_current is not None else _current.get()
     if parent is None:
-        return start_span(name, kind, attributes)
+        parent = invocation_span
+        if parent is None:
+            return start_span(name, kind, attributes)
     return Span(name, parent.trace_id, parent.span_id, parent.sampled, kind, attributes)
 
 

@@ -49,7 +49,7 @@ class MemoryExporter(export.Exporter):
         self.jobs: list[tuple[str, list[Span], list[tuple[Any, ...]]]] = []
         self.metric_items: list[Any] = []
 
-    def send(self, job: export.Job) -> None:
+    def send(self, job: export.Job, wait: bool = True) -> None:
         self.jobs.append(job)
         items, _, _ = self.take_metrics()
         self.metric_items.extend(items)

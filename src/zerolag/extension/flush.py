@@ -6,11 +6,14 @@
 - ``periodic,<ms>``: send when ``ms`` have passed since the last flush, in the background while an invocation
   runs, and at its end when the interval has passed (so a quiet function still gets its data out).
 - ``continuous``: send in the background whenever the sandbox runs; never hold the end of an invocation.
-- ``adaptive`` (default): learns the gaps between invocations. While the next one is likely to come soon
-  (predicted gap under ``max_delay`` and under ``FREQUENT_GAP_S``), data goes out in the background during
-  invocations and nothing is held after the response. When the next invocation is unlikely to come soon, or
-  the oldest buffered data is older than ``max_delay``, or the buffer is past its high-water mark, it flushes
-  at the end, never spending more than ``min(budget, deadline - margin - now)``.
+- ``adaptive`` (default): learns the gaps between invocations. Data always goes out in the background during
+  invocations. Nothing is held after the response while the next invocation is likely to come soon
+  (predicted gap under ``max_delay`` and under ``FREQUENT_GAP_S``), nor at sparse load as long as waiting
+  for the next invocation keeps every datum within ``max_delay``: the longest of the recent gaps plus the
+  age of the oldest buffered data is at most ``max_delay`` (what is unsent then leaves at the next thaw, in
+  the background). Otherwise (no rhythm known yet, a recent gap too long, stale data, the buffer past its
+  high-water mark) it flushes at the end, never spending more than ``min(budget, deadline - margin - now)``.
+  The bound and its one exception (a gap longer than every recent one) are in docs/extension.md.
 
 Times are seconds (floats), as given by ``time.monotonic()``.
 """
@@ -108,6 +111,10 @@ class FlushPolicy:
         ordered = sorted(self._gaps)
         return ordered[min(len(ordered) - 1, (len(ordered) * 3) // 4)]
 
+    def longest_gap(self) -> float | None:
+        """The longest recent gap, None while warming up."""
+        return max(self._gaps) if len(self._gaps) >= WARMUP else None
+
     def frequent(self) -> bool:
         gap = self.predicted_gap()
         return gap is not None and gap <= min(FREQUENT_GAP_S, self.max_delay_s)
@@ -140,6 +147,13 @@ class FlushPolicy:
 
     def _adaptive(self, cap: float, state: BufferState) -> EndPlan:
         if not self.frequent():
+            longest = self.longest_gap()
+            if longest is not None and longest + state.oldest_age_s <= self.max_delay_s:
+                # Sparse but regular: the next thaw comes within the max delay (judged by the longest recent
+                # gap), so what is unsent may wait for it instead of billing a flush now.
+                if state.capacity_bytes and state.pending_bytes >= state.capacity_bytes * HIGH_WATER:
+                    return EndPlan(cap, cap, "adaptive-high-water")
+                return EndPlan(0.0, 0.0, "adaptive-sparse-hold")
             # The next invocation may be far away: do not leave data (or a send) waiting across a long freeze.
             return EndPlan(cap, cap, "adaptive-sparse")
         if state.oldest_age_s >= self.max_delay_s:

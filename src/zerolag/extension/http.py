@@ -74,10 +74,13 @@ Handler = Callable[[HttpRequest], HttpResponse]
 class HttpError(Exception):
     """A request the server refuses; ``close`` drops the connection after the reply (framing is lost)."""
 
-    def __init__(self, status: int, message: str, *, close: bool = False) -> None:
+    def __init__(
+        self, status: int, message: str, *, close: bool = False, retry_after: int | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.close = close
+        self.retry_after = retry_after
 
 
 def render(response: HttpResponse, keep_alive: bool) -> bytes:
@@ -91,10 +94,12 @@ def render(response: HttpResponse, keep_alive: bool) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + response.body
 
 
-def error_response(status: int, message: str) -> HttpResponse:
+def error_response(status: int, message: str, retry_after: int | None = None) -> HttpResponse:
+    """A JSON error; ``retry_after`` (seconds) marks it retryable (503 busy) for OTLP exporters."""
     safe = message.replace("\\", "/").replace('"', "'")
     body = f'{{"code":{status},"message":"{safe}"}}'.encode()
-    return HttpResponse(status, body)
+    headers = (("Retry-After", str(retry_after)),) if retry_after is not None else ()
+    return HttpResponse(status, body, headers=headers)
 
 
 def _readline(rfile: BinaryIO) -> bytes:

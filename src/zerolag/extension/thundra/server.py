@@ -58,7 +58,15 @@ class ThundraReceiver:
             self._count("thundra_bad_bodies", 1)
             _log.exception("Thundra body could not be translated on %s", path)
             return 400, b'{"message":"bad request"}'
-        self._forward(out)
+        if out.invalid:
+            self._count("thundra_invalid_records", out.invalid)
+            _log.warning("Thundra records dropped on %s: %d could not become valid OTLP", path, out.invalid)
+        try:
+            self._forward(out)
+        except Exception:  # every record was checked on its own: this would be a bug, never a 500
+            self._count("thundra_bad_bodies", 1)
+            _log.exception("Thundra body could not be forwarded on %s", path)
+            return 400, b'{"message":"bad request"}'
         return 200, b'{"message":"ok"}'
 
     def _forward(self, out: Translated) -> None:

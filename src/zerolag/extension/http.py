@@ -183,6 +183,37 @@ def read_body(rfile: BinaryIO, request: HttpRequest, max_body: int) -> bytes:
     return _read_exact(rfile, length)
 
 
+def discard_body(rfile: BinaryIO, request: HttpRequest, max_body: int) -> bool:
+    """Read and drop a request's body in small pieces (no memory held), so that a refused client, which
+    sends its whole body before it reads, gets the answer instead of a reset. False when the framing
+    cannot be followed or the body is over ``max_body`` (the connection must then be closed)."""
+    piece = 65536
+    try:
+        if "chunked" in request.headers.get("transfer-encoding", "").lower():
+            total = 0
+            while True:
+                size = int(_readline(rfile).split(b";", 1)[0].strip(), 16)
+                if size == 0:
+                    while _readline(rfile) not in (b"\r\n", b"\n", b""):
+                        pass
+                    return True
+                total += size
+                if size < 0 or total > max_body:
+                    return False
+                while size > 0:
+                    size -= len(_read_exact(rfile, min(size, piece)))
+                _readline(rfile)
+        raw = request.headers.get("content-length", "0")
+        if not raw.isdigit() or int(raw) > max_body:
+            return False
+        left = int(raw)
+        while left > 0:
+            left -= len(_read_exact(rfile, min(left, piece)))
+        return True
+    except (HttpError, ValueError):
+        return False
+
+
 def decode_body(body: bytes, encoding: str, max_body: int) -> bytes:
     """Undo ``Content-Encoding`` (gzip, possibly multi-member, or deflate), bounded by ``max_body``."""
     encoding = encoding.strip().lower()

@@ -13,6 +13,7 @@ from zerolag.extension.http import (
     HttpRequest,
     HttpResponse,
     decode_body,
+    discard_body,
     error_response,
     read_body,
     read_head,
@@ -199,8 +200,10 @@ class HttpServer:
             if self.decode_cost is not None:
                 reserved += self.decode_cost(request.headers, min(reserved, self.max_body))
             if not self.budget.acquire(reserved, self.budget_wait_s):
+                expects = request.headers.get("expect", "").lower() == "100-continue"
+                drained = not expects and discard_body(rfile, request, self.max_body)  # type: ignore[arg-type]
                 raise HttpError(
-                    503, "busy: too many bytes in flight", close=True, retry_after=RETRY_AFTER_S
+                    503, "busy: too many bytes in flight", close=not drained, retry_after=RETRY_AFTER_S
                 )
             try:
                 response = self._read_and_handle(conn, rfile, request)

@@ -2,7 +2,7 @@
 answered, so the end-to-end tests can send what a broken or greedy SDK would send from inside a function.
 
 Event: {"port": int, "requests": [{"path", "content_type", "body_b64" | "generate": {...}}], "parallel": bool,
-"measure": bool}. Returns {"answers": [{"status", "retry_after"}], "extension_peak_rss_kib": int | None}.
+"measure": bool}. Returns {"answers": [{"status", "retry_after", "items"}], "extension_peak_rss_kib": int | None}.
 """
 
 import base64
@@ -34,25 +34,25 @@ def _json_spans(size):
         spans.append(text)
         i += 1
     head = '{"resourceSpans":[{"resource":{},"scopeSpans":[{"scope":{"name":"gen"},"spans":['
-    return (head + ",".join(spans) + "]}]}]}").encode()
+    return (head + ",".join(spans) + "]}]}]}").encode(), len(spans)
 
 
 def _body(req):
     gen = req.get("generate")
     if gen is None:
-        return base64.b64decode(req["body_b64"])
+        return base64.b64decode(req["body_b64"]), None
     return _json_spans(gen["size"])
 
 
 def _post(port, req, out, index):
-    body = _body(req)
+    body, items = _body(req)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
         conn.request("POST", req["path"], body, {"Content-Type": req["content_type"]})
         del body
         resp = conn.getresponse()
         resp.read()
-        out[index] = {"status": resp.status, "retry_after": resp.getheader("Retry-After")}
+        out[index] = {"status": resp.status, "retry_after": resp.getheader("Retry-After"), "items": items}
     except OSError as exc:
         out[index] = {"status": None, "error": type(exc).__name__}
     finally:

@@ -43,7 +43,7 @@ class PluginError(RuntimeError):
 
 def build_pipeline(config: ExtensionConfig, counters: Counters, rng: random.Random | None = None) -> Pipeline:
     """The pipeline for ``config`` (no threads started)."""
-    spool = Spool(config.spool_dir, config.spool_bytes)
+    spool = Spool(config.spool_dir, config.spool_bytes, count=counters.add)
     recovered = spool.recover()
     if recovered:
         _log.info("spool: %d entries left by a previous run will be resent", recovered)

@@ -126,6 +126,7 @@ def run(
     receiver: HttpServer,
     early_sink: EarlySink,
     raw_listeners: dict[str, _socket.socket],
+    telemetry_subscription: tuple[int, str, str] | None = None,
 ) -> int:
     """Load the configuration and everything else, hand the early receiver's data to the pipeline, start
     the plugins, then run the event loop (returns the exit code)."""
@@ -144,6 +145,7 @@ def run(
     ctx = ExtensionContext(
         config, env=env, extension_id=ext_id, runtime_api=api, pipeline=pipeline, listeners=listeners
     )
+    ctx.telemetry_subscription = telemetry_subscription  # made right after registering (__main__)
     receiver.max_body = config.max_request_bytes
     early_sink.attach(pipeline)
     pipeline.start()

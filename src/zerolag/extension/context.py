@@ -35,6 +35,8 @@ class ExtensionContext:
         self.runtime_api = runtime_api
         self.pipeline = pipeline
         self._listeners = dict(listeners or {})
+        # (status, schema, reply) of the Telemetry API subscription made before start-up (docs/telemetry.md)
+        self.telemetry_subscription: tuple[int, str, str] | None = None
         self.event_hooks: list[EventHook] = []
         self.shutdown_hooks: list[ShutdownHook] = []
         self.servers: list[HttpServer] = []

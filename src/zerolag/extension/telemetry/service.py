@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from zerolag.extension.telemetry import otlp_build as ob
-from zerolag.extension.telemetry.subscription import subscribe
+from zerolag.extension.telemetry.subscription import SubscribeResult, interpret, subscribe
 from zerolag.extension.telemetry.translator import TelemetryTranslator
 from zerolag.otlp import Signal
 
@@ -79,9 +79,18 @@ class TelemetryService:
         from zerolag.extension.http import HttpResponse  # lazy: the seam's HTTP types
 
         self._response = HttpResponse
-        port = self._ctx.serve_http(self._handle, port=0, name="telemetry")
-        uri = f"http://sandbox.localdomain:{port}"
-        result = subscribe(self._ctx.runtime_api, self._ctx.extension_id, uri)
+        early, sock = self._ctx.telemetry_subscription, self._ctx.listener("telemetry")
+        if early is not None and sock is not None:
+            # subscribed right after registering, on this listener: what the platform sent since waits
+            # in its backlog
+            port = self._ctx.serve_http(self._handle, sock=sock, name="telemetry")
+            uri = f"http://sandbox.localdomain:{port}"
+            status, schema, text = early
+            result = interpret(schema, status, text) if status else SubscribeResult(None, 0, text)
+        else:
+            port = self._ctx.serve_http(self._handle, port=0, name="telemetry")
+            uri = f"http://sandbox.localdomain:{port}"
+            result = subscribe(self._ctx.runtime_api, self._ctx.extension_id, uri)
         if not result.ok:
             self._ctx.pipeline.counters.add("telemetry_subscription_refused")
             _log.warning(

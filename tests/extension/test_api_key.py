@@ -104,7 +104,7 @@ def test_a_key_with_a_line_break_is_an_error_naming_the_variable_not_the_key(ssm
     """A key that http.client would refuse to send fails at init with the variable named, never the key."""
     env = {**ssm_env, "ZEROLAG_API_KEY_SECRET_ARN": "zerolag/broken"}
     del env["ZEROLAG_API_KEY_SSM_PARAMETER"]
-    with pytest.raises(ValueError, match="ZEROLAG_API_KEY_SECRET_ARN.*line break") as info:
+    with pytest.raises(ValueError, match=r"ZEROLAG_API_KEY_SECRET_ARN.*line break") as info:
         with_api_key(load_config(env), env)
     assert "zl_live" not in str(info.value)
 

@@ -16,7 +16,6 @@ from ext_backend import Backend
 from ext_sandbox import FUNCTIONS, extension_env, extension_lines, free_port, layer_dir
 
 from zerolag.emulator import Sandbox
-from zerolag.otlp import protobuf
 
 pytestmark = pytest.mark.e2e
 CODE = FUNCTIONS / "poster"
@@ -153,7 +152,9 @@ def test_thundra_keeps_the_valid_records_of_a_post_with_broken_ones(backend: Bac
     assert summary["thundra_invalid_records"] == 3
 
 
-def test_four_maximum_size_json_requests_at_once_keep_memory_bounded(backend: Backend, tmp_path: Path) -> None:
+def test_four_maximum_size_json_requests_at_once_keep_memory_bounded(
+    backend: Backend, tmp_path: Path
+) -> None:
     """Four ~16 MiB OTLP/JSON requests from four threads at once: the extension's peak RSS stays within
     64 MiB of its idle RSS; each request is either accepted (and all its spans delivered) or refused with a
     retryable 503 carrying Retry-After (after its body was read, so the client sees the answer, not a
@@ -169,7 +170,8 @@ def test_four_maximum_size_json_requests_at_once_keep_memory_bounded(backend: Ba
         peak = sb.invoke({"port": port, "requests": [], "measure": True}).json()["extension_peak_rss_kib"]
         sb.shutdown()
     answers = result.json()["answers"]
-    assert idle is not None and peak is not None
+    assert idle is not None
+    assert peak is not None
     assert (peak - idle) * 1024 <= 64 * MIB, (idle, peak, answers)
     accepted = [a for a in answers if a["status"] == 200]
     assert accepted

@@ -48,7 +48,8 @@ def test_recovery_and_take_skip_and_count_everything_unexpected(tmp_path: Path) 
     # new entries never collide with the names junk still holds
     assert spool.put("traces", one_span("new"), 1) == (True, 0)
     again = spool.take()
-    assert again is not None and again[0].seq > 6
+    assert again is not None
+    assert again[0].seq > 6
 
 
 def test_an_unlistable_spool_directory_is_an_empty_spool(tmp_path: Path) -> None:

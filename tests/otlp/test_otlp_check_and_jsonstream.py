@@ -32,7 +32,11 @@ def _nested_attribute(levels: int) -> dict:
     value: dict = {"stringValue": "leaf"}
     for _ in range(levels):
         value = {"kvlistValue": {"values": [{"key": "k", "value": value}]}}
-    return {"resourceSpans": [{"scopeSpans": [{"spans": [{"name": "n", "attributes": [{"key": "a", "value": value}]}]}]}]}
+    return {
+        "resourceSpans": [
+            {"scopeSpans": [{"spans": [{"name": "n", "attributes": [{"key": "a", "value": value}]}]}]}
+        ]
+    }
 
 
 def test_check_accepts_a_good_request_and_counts_it() -> None:

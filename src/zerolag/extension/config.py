@@ -158,7 +158,9 @@ def _bool(env: Mapping[str, str], name: str) -> bool:
     raise ConfigError(name, f"{raw!r} is not a boolean (true/false)")
 
 
-_TOKEN_CHARS: Final = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_TOKEN_CHARS: Final = frozenset(
+    "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+)
 
 
 def header_value_problem(value: str) -> str | None:

@@ -118,23 +118,10 @@ class OtlpReceiver:
             return self._error(405, GRPC_UNIMPLEMENTED, "use POST", is_protobuf)
         if not is_protobuf and content_type != CONTENT_TYPE_JSON:
             return self._error(415, GRPC_INVALID_ARGUMENT, "unsupported Content-Type", False)
-        try:
-            if is_protobuf:
-                data, items = request.body, _protobuf_items(signal, request.body)
-            else:
-                data, items = _json_to_protobuf(signal, request.body)
-                request.body = b""  # the JSON is no longer needed while the response is written
-        except OtlpDecodeError as exc:
-            from zerolag.otlp.jsonstream import TooLarge
-
-            self.sink.count("rejected")
-            if isinstance(exc, TooLarge):
-                return self._error(413, GRPC_INVALID_ARGUMENT, str(exc), is_protobuf)
-            # the reason names a field and a position, never a value
-            return self._error(400, GRPC_INVALID_ARGUMENT, f"invalid {signal} request: {exc}", is_protobuf)
-        except RecursionError:
-            self.sink.count("rejected")
-            return self._error(400, GRPC_INVALID_ARGUMENT, f"invalid {signal} request", is_protobuf)
+        decoded = self._decode(signal, request, is_protobuf)
+        if isinstance(decoded, HttpResponse):
+            return decoded
+        data, items = decoded
         request_id = request.headers.get(H_REQUEST_ID) or None
         final = request.headers.get(H_FINAL, "").lower() == "true"
 
@@ -149,6 +136,27 @@ class OtlpReceiver:
         if is_protobuf:
             return HttpResponse(200, b"", CONTENT_TYPE_PROTOBUF, after=accept)
         return HttpResponse(200, b"{}", CONTENT_TYPE_JSON, after=accept)
+
+    def _decode(
+        self, signal: Signal, request: HttpRequest, is_protobuf: bool
+    ) -> tuple[bytes, int] | HttpResponse:
+        """(protobuf, items) of a valid request; else the 400 (or 413: one JSON value too large) answer."""
+        try:
+            if is_protobuf:
+                return request.body, _protobuf_items(signal, request.body)
+            decoded = _json_to_protobuf(signal, request.body)
+            request.body = b""  # the JSON is no longer needed while the response is written
+            return decoded
+        except OtlpDecodeError as exc:
+            from zerolag.otlp.jsonstream import TooLarge
+
+            self.sink.count("rejected")
+            status = 413 if isinstance(exc, TooLarge) else 400
+            # the reason names a field and a byte position; what it quotes was sent by the caller itself
+            return self._error(status, GRPC_INVALID_ARGUMENT, f"invalid {signal} request: {exc}", is_protobuf)
+        except RecursionError:
+            self.sink.count("rejected")
+            return self._error(400, GRPC_INVALID_ARGUMENT, f"invalid {signal} request", is_protobuf)
 
     def _note_agent(self, request_id: str | None, signal: Signal, data: bytes, final: bool) -> None:
         if request_id is None:

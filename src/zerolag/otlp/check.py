@@ -93,7 +93,7 @@ def check(signal: Signal, data: bytes | bytearray | memoryview) -> int:
         raise OtlpDecodeError(f"malformed {message}: {type(exc).__name__}") from exc
 
 
-def _plain_key_value(data: bytes, start: int, stop: int) -> bool:
+def _plain_key_value(data: bytes, start: int, stop: int) -> bool:  # noqa: PLR0911 - one exit per layout
     """True when ``data[start:stop]`` is the common ``KeyValue`` (short key, one short string, int, bool or
     double value) and valid; False sends it to the full walk, which has the last word. The tags and one-byte
     lengths between key and value are ASCII, so one UTF-8 check of the whole covers both strings."""
@@ -125,6 +125,24 @@ def _plain_key_value(data: bytes, start: int, stop: int) -> bool:
     return True
 
 
+def _check_leaf(message: str, holds: str, packed: int, data: bytes, start: int, stop: int) -> None:  # noqa: PLR0917
+    """Check one length-delimited scalar field: a string, an id, or a packed repeated scalar."""
+    if holds == _STR:
+        if stop > start:
+            data[start:stop].decode("utf-8")
+    elif holds in (_ID16, _ID8):
+        if stop > start and stop - start != (16 if holds == _ID16 else 8):
+            raise OtlpDecodeError(f"{message}: id of {stop - start} bytes")
+    elif packed > 0:
+        if (stop - start) % packed:
+            raise OtlpDecodeError("packed field length is not a multiple of its element size")
+    elif packed < 0:
+        while start < stop:
+            start = read_varint(data, start)[1]
+        if start != stop:
+            raise OtlpDecodeError("packed varint runs past the end of its field")
+
+
 def _walk(message: str, data: bytes, pos: int, end: int, depth: int) -> int:
     if depth > MAX_DEPTH:
         raise OtlpDecodeError("messages nested too deep")
@@ -154,20 +172,8 @@ def _walk(message: str, data: bytes, pos: int, end: int, depth: int) -> int:
             continue
         if holds in _TABLES:
             total += _walk(holds, data, start, pos, depth + 1)
-        elif holds == _STR:
-            if pos > start:
-                data[start:pos].decode("utf-8")
-        elif holds == _ID16 or holds == _ID8:
-            if pos > start and pos - start != (16 if holds == _ID16 else 8):
-                raise OtlpDecodeError(f"{message}: id of {pos - start} bytes")
-        elif packed > 0:
-            if (pos - start) % packed:
-                raise OtlpDecodeError("packed field length is not a multiple of its element size")
-        elif packed < 0:
-            while start < pos:
-                start = read_varint(data, start)[1]
-            if start != pos:
-                raise OtlpDecodeError("packed varint runs past the end of its field")
+        else:
+            _check_leaf(message, holds, packed, data, start, pos)
     if pos != end:
         raise OtlpDecodeError(f"{message}: field runs past the end of its message")
     return total

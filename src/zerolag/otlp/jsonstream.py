@@ -19,9 +19,8 @@ from __future__ import annotations
 import json
 import re
 
-from zerolag.otlp import OtlpDecodeError, Signal
+from zerolag.otlp import OtlpDecodeError, Signal, jsoncodec, protobuf
 from zerolag.otlp import _schema as s
-from zerolag.otlp import jsoncodec, protobuf
 from zerolag.otlp._pbenc import varint
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing (and re with it) costs cold-start time
@@ -33,7 +32,7 @@ __all__ = ["TooLarge", "estimate", "to_protobuf"]
 FIRST_WINDOW: Final = 64 * 1024
 _WS = re.compile(rb"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
-_SCAN = _DECODER.scan_once
+_SCAN = _DECODER.scan_once  # type: ignore[attr-defined]  # the C scanner: (value, end) at an index
 _ENCODE_ERRORS = (TypeError, ValueError, KeyError, AttributeError, OverflowError, RecursionError)
 
 

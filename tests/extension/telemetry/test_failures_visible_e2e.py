@@ -45,17 +45,22 @@ def _log_bodies(backend: Any) -> list[str]:
 def test_a_fast_import_error_gives_an_error_span_and_its_logs_at_cold_start_and_retry(
     tmp_path: Path, layer: Path
 ) -> None:
-    code = write_code(tmp_path / "code", "import zerolag_no_such_module_xyz\n\ndef handler(e, c):\n    return 1\n")
+    code = write_code(
+        tmp_path / "code", "import zerolag_no_such_module_xyz\n\ndef handler(e, c):\n    return 1\n"
+    )
     with otlp_backend() as backend:
         with _sandbox(code, layer, backend, "badimport", timeout=10.0) as sb:
             cold = sb.last_init
             retry = sb.invoke({})
             sb.shutdown()
-        assert cold is not None and cold.status != "success"
+        assert cold is not None
+        assert cold.status != "success"
         assert retry.status != "success"
 
         def init_spans() -> list[Any]:
-            return [s for s in backend.spans() if s.name == "badimport init" and s.status.code == STATUS_ERROR]
+            return [
+                s for s in backend.spans() if s.name == "badimport init" and s.status.code == STATUS_ERROR
+            ]
 
         assert backend.wait_for(lambda: len(init_spans()) >= 2, timeout=60), [s.name for s in backend.spans()]
         # the cold start (phase init) and the suppressed-init retry at the invoke (phase invoke)

@@ -81,7 +81,7 @@ def _add_failure(
         # what the runtime printed is the real exception: awslambdaric sends no error type for a handler
         # raising ValueError (the platform says Runtime.Unknown) and never a message
         printed_type, printed_message = inv.printed_error
-        if not error_type or error_type == ERR_UNKNOWN or error_type == printed_type:
+        if not error_type or error_type in (ERR_UNKNOWN, printed_type):
             error_type = printed_type
         message = printed_message or message
     attrs.update(

@@ -1,8 +1,9 @@
 """A function that POSTs given (or generated) bodies to the extension's receivers and returns what they
 answered, so the end-to-end tests can send what a broken or greedy SDK would send from inside a function.
 
-Event: {"port": int, "requests": [{"path", "content_type", "body_b64" | "generate": {...}}], "parallel": bool,
-"measure": bool}. Returns {"answers": [{"status", "retry_after", "items"}], "extension_peak_rss_kib": int | None}.
+Event: {"port": int, "requests": [{"path", "content_type", "body_b64" | "generate": {...}}],
+"parallel": bool, "measure": bool}. Returns {"answers": [{"status", "retry_after", "items"}],
+"extension_peak_rss_kib": int | None}.
 """
 
 import base64
@@ -19,15 +20,13 @@ def _json_spans(size):
     i = 0
     while total < size - 2000:
         span = {
-            "traceId": "%032x" % (i + 1),
-            "spanId": "%016x" % (i + 1),
-            "name": "gen-%d" % i,
+            "traceId": f"{i + 1:032x}",
+            "spanId": f"{i + 1:016x}",
+            "name": f"gen-{i}",
             "kind": 1,
             "startTimeUnixNano": "1700000000000000000",
             "endTimeUnixNano": "1700000000001000000",
-            "attributes": [
-                {"key": "k%d" % k, "value": {"stringValue": "v%d-%d" % (k, i)}} for k in range(8)
-            ],
+            "attributes": [{"key": f"k{k}", "value": {"stringValue": f"v{k}-{i}"}} for k in range(8)],
         }
         text = json.dumps(span, separators=(",", ":"))
         total += len(text) + 1

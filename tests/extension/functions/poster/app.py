@@ -58,15 +58,21 @@ def _post(port, req, out, index):
         conn.close()
 
 
-def _extension_peak_rss_kib():
+def _extension_peak_rss_kib(port):
+    """VmHWM of this sandbox's extension: the process whose environment has our receiver's port (other
+    sandboxes' extensions may be visible in /proc)."""
+    mark = f"ZEROLAG_EXTENSION_PORT={port}".encode()
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 cmd = f.read()
-            if b"zerolag.extension" not in cmd and b"extensions/zerolag" not in cmd:
+            if b"zerolag.extension" not in cmd:
                 continue
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                if mark not in f.read().split(b"\0"):
+                    continue
             with open(f"/proc/{pid}/status") as f:
                 for line in f:
                     if line.startswith("VmHWM:"):
@@ -91,5 +97,5 @@ def handler(event, context):
     else:
         for i, req in enumerate(requests):
             _post(port, req, answers, i)
-    peak = _extension_peak_rss_kib() if event.get("measure") else None
+    peak = _extension_peak_rss_kib(port) if event.get("measure") else None
     return {"answers": answers, "extension_peak_rss_kib": peak}

@@ -210,7 +210,7 @@ def discard_body(rfile: BinaryIO, request: HttpRequest, max_body: int) -> bool:
         while left > 0:
             left -= len(_read_exact(rfile, min(left, piece)))
         return True
-    except (HttpError, ValueError):
+    except (HttpError, ValueError, OSError):  # OSError: a timeout, the client is too slow to drain
         return False
 
 

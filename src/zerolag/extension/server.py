@@ -22,6 +22,7 @@ from zerolag.extension.http import (
 
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 BUDGET_WAIT_S = 10.0  # how long a request may wait for body memory before it gets 503
+DRAIN_TIMEOUT_S = 2.0  # how long a refused body may stall while it is read and dropped
 RETRY_AFTER_S = 1  # what a 503 "busy" tells the sender (OTLP exporters retry 503 and honour Retry-After)
 INTAKE_BYTES_VAR = "ZEROLAG_INTAKE_MEMORY_BYTES"
 INTAKE_BYTES_DEFAULT = 40 * 1024 * 1024
@@ -201,7 +202,11 @@ class HttpServer:
                 reserved += self.decode_cost(request.headers, min(reserved, self.max_body))
             if not self.budget.acquire(reserved, self.budget_wait_s):
                 expects = request.headers.get("expect", "").lower() == "100-continue"
-                drained = not expects and discard_body(rfile, request, self.max_body)  # type: ignore[arg-type]
+                drained = False
+                if not expects:
+                    conn.settimeout(DRAIN_TIMEOUT_S)  # a client that stalls is not waited for
+                    drained = discard_body(rfile, request, self.max_body)  # type: ignore[arg-type]
+                    conn.settimeout(self.idle_timeout_s)
                 raise HttpError(
                     503, "busy: too many bytes in flight", close=not drained, retry_after=RETRY_AFTER_S
                 )

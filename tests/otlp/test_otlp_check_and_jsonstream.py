@@ -161,3 +161,17 @@ def test_a_single_huge_string_is_too_large_not_a_crash() -> None:
     with pytest.raises(jsonstream.TooLarge):
         jsonstream.to_protobuf("traces", text, SMALL_SCAN)
     assert jsonstream.to_protobuf("traces", text, 8 * 1024 * 1024)[1] == 1
+
+
+def test_an_attribute_with_an_overlong_varint_is_refused_like_decode_does() -> None:
+    """The fast path for plain attributes has no last word: an 11-byte varint goes to the full check."""
+
+    def field(number: int, value: bytes) -> bytes:
+        return bytes([number << 3 | 2, len(value)]) + value
+
+    kv = field(1, b"k") + bytes([0x12, 12, 0x18]) + b"\xff" * 10 + b"\x01"
+    data = field(1, field(2, field(2, field(9, kv))))
+    with pytest.raises(OtlpDecodeError):
+        pb.decode("traces", data)
+    with pytest.raises(OtlpDecodeError):
+        check.check("traces", data)

@@ -111,7 +111,11 @@ def _plain_key_value(data: bytes, start: int, stop: int) -> bool:  # noqa: PLR09
         if data[value + 1] >= 0x80 or value + 2 + data[value + 1] != stop:
             return False
     elif tag in (0x10, 0x18):
-        if data[stop - 1] >= 0x80 or any(b < 0x80 for b in data[value + 1 : stop - 1]):
+        if (
+            stop - value - 1 > 10
+            or data[stop - 1] >= 0x80
+            or any(b < 0x80 for b in data[value + 1 : stop - 1])
+        ):
             return False
         stop = value  # the varint's bytes are not text
     elif tag != 0x21 or value + 9 != stop:

@@ -164,7 +164,7 @@ def test_four_maximum_size_json_requests_at_once_keep_memory_bounded(
     size = 16 * MIB - 4096
     big = {"path": "/v1/traces", "content_type": "application/json", "generate": {"size": size}}
     with sandbox(env, memory_mb=1536, timeout=120.0) as sb:
-        idle = sb.invoke({"port": port, "requests": [], "measure": True}).json()["extension_peak_rss_kib"]
+        idle = sb.invoke({"port": port, "requests": [], "measure": True}).json()["extension_rss_kib"]
         result = sb.invoke({"port": port, "requests": [big] * 4, "parallel": True})
         # measured one invocation later: the accepted data has been stored by then
         peak = sb.invoke({"port": port, "requests": [], "measure": True}).json()["extension_peak_rss_kib"]
@@ -173,7 +173,7 @@ def test_four_maximum_size_json_requests_at_once_keep_memory_bounded(
     assert idle is not None
     assert peak is not None
     assert (peak - idle) * 1024 <= 64 * MIB, (idle, peak, answers)
-    assert (peak - idle) * 1024 >= 16 * MIB  # it did hold a body: the right process was measured
+    assert (peak - idle) * 1024 >= 12 * MIB, (idle, peak, answers)  # it held a ~16 MiB body: right process
     accepted = [a for a in answers if a["status"] == 200]
     assert accepted
     assert all(a["status"] == 200 or (a["status"] == 503 and a["retry_after"]) for a in answers), answers

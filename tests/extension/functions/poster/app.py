@@ -2,8 +2,8 @@
 answered, so the end-to-end tests can send what a broken or greedy SDK would send from inside a function.
 
 Event: {"port": int, "requests": [{"path", "content_type", "body_b64" | "generate": {...}}],
-"parallel": bool, "measure": bool}. Returns {"answers": [{"status", "retry_after", "items"}],
-"extension_peak_rss_kib": int | None}.
+"parallel": bool, "measure": bool}. Returns {"answers": [{"status", "retry_after", "items"}]}, with
+"extension_rss_kib" and "extension_peak_rss_kib" (VmRSS, VmHWM) when measuring.
 """
 
 import base64
@@ -58,9 +58,9 @@ def _post(port, req, out, index):
         conn.close()
 
 
-def _extension_peak_rss_kib(port):
-    """VmHWM of this sandbox's extension: the process whose environment has our receiver's port (other
-    sandboxes' extensions may be visible in /proc)."""
+def _extension_rss_kib(port, key):
+    """VmRSS or VmHWM (``key``) of this sandbox's extension: the process whose environment has our
+    receiver's port (other sandboxes' extensions may be visible in /proc)."""
     mark = f"ZEROLAG_EXTENSION_PORT={port}".encode()
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
@@ -75,7 +75,7 @@ def _extension_peak_rss_kib(port):
                     continue
             with open(f"/proc/{pid}/status") as f:
                 for line in f:
-                    if line.startswith("VmHWM:"):
+                    if line.startswith(key + ":"):
                         return int(line.split()[1])
         except OSError:
             continue
@@ -97,5 +97,10 @@ def handler(event, context):
     else:
         for i, req in enumerate(requests):
             _post(port, req, answers, i)
-    peak = _extension_peak_rss_kib(port) if event.get("measure") else None
-    return {"answers": answers, "extension_peak_rss_kib": peak}
+    if not event.get("measure"):
+        return {"answers": answers}
+    return {
+        "answers": answers,
+        "extension_rss_kib": _extension_rss_kib(port, "VmRSS"),
+        "extension_peak_rss_kib": _extension_rss_kib(port, "VmHWM"),
+    }

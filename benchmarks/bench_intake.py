@@ -40,7 +40,10 @@ class Sink:
 mode = sys.argv[1]
 max_body = 16 * 1024 * 1024
 sock = bind_loopback(0)
-if mode == "zerolag":
+if mode == "zerolag":  # as the extension runs it: allocator tuned (zerolag.extension.memory)
+    from zerolag.extension import memory
+
+    memory.tune()
     server = HttpServer(sock, OtlpReceiver(Sink()), max_body=max_body)
 else:  # the decoding the receiver used before, with the old budget (2 x max request)
     from zerolag.otlp import jsoncodec, protobuf

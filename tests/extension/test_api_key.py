@@ -17,6 +17,7 @@ from zerolag.extension.app import with_api_key
 from zerolag.extension.config import load_config
 
 REGION = "eu-west-1"
+BROKEN_KEY = "zl_live_first\nzl_live_second"  # a key pasted with a line break inside
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +42,14 @@ def ssm_env() -> Iterator[dict[str, str]]:
             aws_secret_access_key="testing",
         )
         ssm.put_parameter(Name="/zerolag/key", Value="zl_live_abc123", Type="SecureString")
+        secrets = boto3.client(
+            "secretsmanager",
+            region_name=REGION,
+            endpoint_url=endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        secrets.create_secret(Name="zerolag/broken", SecretString=BROKEN_KEY)
         yield {
             "AWS_ENDPOINT_URL": endpoint,
             "AWS_ACCESS_KEY_ID": "testing",
@@ -89,3 +98,38 @@ def test_without_the_variables_nothing_is_looked_up() -> None:
     """No key variable: the configuration is returned unchanged."""
     config = load_config({})
     assert with_api_key(config, {}) is config
+
+
+def test_a_key_with_a_line_break_is_an_error_naming_the_variable_not_the_key(ssm_env: dict[str, str]) -> None:
+    """A key that http.client would refuse to send fails at init with the variable named, never the key."""
+    env = {**ssm_env, "ZEROLAG_API_KEY_SECRET_ARN": "zerolag/broken"}
+    del env["ZEROLAG_API_KEY_SSM_PARAMETER"]
+    with pytest.raises(ValueError, match=r"ZEROLAG_API_KEY_SECRET_ARN.*line break") as info:
+        with_api_key(load_config(env), env)
+    assert "zl_live" not in str(info.value)
+
+
+@pytest.mark.e2e
+def test_in_the_emulator_a_broken_secret_fails_init_clearly_and_is_never_printed(
+    ssm_env: dict[str, str], tmp_path: Path
+) -> None:
+    """In a sandbox: the key from Secrets Manager has a line break; init fails with Extension.ApiKeyError
+    naming the variable, and no log line (of any process) holds a part of the key."""
+    from ext_sandbox import FUNCTIONS, OTEL_LAYER, extension_env, extension_lines, layer_dir
+
+    from zerolag.emulator import Sandbox
+
+    env = extension_env(None, tmp_path, ZEROLAG_API_KEY_SECRET_ARN="zerolag/broken")
+    env["ZEROLAG_OTLP_ENDPOINT"] = "http://127.0.0.1:9"
+    env.update({k: v for k, v in ssm_env.items() if k != "ZEROLAG_API_KEY_SSM_PARAMETER"})
+    with Sandbox(
+        code=FUNCTIONS / "otel_py", handler="app.handler", layers=[layer_dir(), OTEL_LAYER], env=env
+    ) as sb:
+        outcome = sb.last_init
+        assert outcome is not None
+        assert outcome.status != "success"
+        ext = [e["record"] for e in sb.telemetry if e["type"] == "platform.extension"]
+        assert ext[-1]["errorType"] == "Extension.ApiKeyError"  # type: ignore[index]
+        [line] = extension_lines(sb.logs)
+        assert line["message"].startswith("ZEROLAG_API_KEY_SECRET_ARN:")
+        assert all("zl_live" not in entry.text for entry in sb.logs)

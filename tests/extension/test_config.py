@@ -70,3 +70,50 @@ def test_every_variable_is_documented_with_its_default() -> None:
     documented = {name: default.strip().strip("`") for name, default in rows}
     declared = {v.name: v.default or "(unset)" for v in VARIABLES}
     assert documented == declared
+
+
+@pytest.mark.parametrize(
+    ("raw", "why"),
+    [
+        ("x-api-key=caf%C3%A9%E2%82%AC-secret", "latin-1"),
+        ("x-api-key=a%0Ab-secret", "line break"),
+        ("x-api-key=a%0Db-secret", "line break"),
+        ("x-api-key=a%00b-secret", "control character"),
+        ("x-api-key=%FF%FE-secret", "URL-encoded UTF-8"),
+    ],
+)
+def test_unsendable_header_values_name_the_variable_and_header_never_the_value(raw: str, why: str) -> None:
+    with pytest.raises(ConfigError, match=why) as info:
+        parse_headers(raw)
+    assert info.value.variable == "ZEROLAG_OTLP_HEADERS"
+    assert "x-api-key" in str(info.value)
+    assert "secret" not in str(info.value)
+
+
+@pytest.mark.parametrize("raw", ["bad key=v", "k\u00e9y=v", "=v", "novalue"])
+def test_header_names_must_be_http_tokens(raw: str) -> None:
+    with pytest.raises(ConfigError, match="ZEROLAG_OTLP_HEADERS"):
+        parse_headers(raw)
+
+
+def test_latin1_and_tabs_are_sendable() -> None:
+    assert parse_headers("x-k=caf%C3%A9%09ok") == (("x-k", "caf\u00e9\tok"),)
+
+
+def test_credentials_in_the_endpoint_become_basic_auth_and_are_redacted_in_errors() -> None:
+    config = load_config({"ZEROLAG_OTLP_ENDPOINT": "https://al%40ice:p%3Ass@otlp.example.com/x"})
+    assert config.otlp_endpoint == "https://otlp.example.com/x"
+    assert config.otlp_headers == (("Authorization", "Basic YWxAaWNlOnA6c3M="),)  # al@ice:p:ss
+    assert "p%3Ass" not in repr(config)
+    explicit = load_config(
+        {
+            "ZEROLAG_OTLP_ENDPOINT": "https://u:pw@h.example",
+            "ZEROLAG_OTLP_HEADERS": "Authorization=Bearer%20t",
+        }
+    )
+    assert explicit.otlp_headers == (("Authorization", "Bearer t"),)
+    for bad in ("https://u:hunter2@h.example:99999", "ftp://u:hunter2@h.example", "https://u:hunter2@[::1"):
+        with pytest.raises(ConfigError) as info:
+            load_config({"ZEROLAG_OTLP_ENDPOINT": bad})
+        assert "hunter2" not in str(info.value)
+        assert "***@" in str(info.value)

@@ -3,6 +3,7 @@ over OTLP/HTTP protobuf to the extension, which forwards to a real backend on lo
 
 from __future__ import annotations
 
+import base64
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -114,3 +115,50 @@ def test_api_key_is_never_logged(backend: Backend, tmp_path: Path) -> None:
         sb.shutdown()
     assert any(h.get("x-api-key") == secret for _, _, h in backend.requests)
     assert all(secret not in line.text for line in sb.logs)
+
+
+@pytest.mark.parametrize(
+    ("headers", "why"),
+    [
+        ("x-api-key=cl%C3%A9-secr%C3%A8te-%E2%82%AC", "latin-1"),  # ends in a euro sign
+        ("x-api-key=first%0Asecond-secret", "line break"),
+        ("x-api-key=nul%00secret-secret", "control character"),
+    ],
+)
+def test_an_unsendable_header_value_fails_init_naming_the_variable_not_the_value(
+    tmp_path: Path, headers: str, why: str
+) -> None:
+    """A header value http.client cannot send would kill every send; it is an init error naming
+    ZEROLAG_OTLP_HEADERS and the header, never the value."""
+    env = extension_env(None, tmp_path, ZEROLAG_OTLP_HEADERS=headers)
+    env["ZEROLAG_OTLP_ENDPOINT"] = "http://127.0.0.1:9"
+    with sandbox(env) as sb:
+        outcome = sb.last_init
+        assert outcome is not None
+        assert outcome.status != "success"
+        [line] = extension_lines(sb.logs)
+        assert line["message"].startswith("ZEROLAG_OTLP_HEADERS:")
+        assert "x-api-key" in line["message"]
+        assert why in line["message"]
+        assert all("secr" not in entry.text for entry in sb.logs)
+
+
+def test_credentials_in_the_endpoint_are_sent_as_basic_auth_and_never_shown(
+    backend: Backend, tmp_path: Path
+) -> None:
+    """``user:password@`` in the endpoint is sent as Basic auth; an invalid such endpoint is an init error
+    showing the URL with ``***@``."""
+    url = backend.endpoint.replace("http://", "http://alice:hunter2pass@")
+    with sandbox(extension_env(backend, tmp_path, ZEROLAG_OTLP_ENDPOINT=url)) as sb:
+        sb.invoke({"name": "auth-0"})
+        sb.shutdown()
+    assert backend.span_name_counts()["auth-0"] == 1
+    auths = {h.get("authorization") for _, _, h in backend.requests}
+    assert auths == {"Basic " + base64.b64encode(b"alice:hunter2pass").decode()}
+    assert all("hunter2pass" not in entry.text for entry in sb.logs)
+    bad = "http://alice:hunter2pass@127.0.0.1:notaport"
+    with sandbox(extension_env(None, tmp_path, ZEROLAG_OTLP_ENDPOINT=bad)) as sb:
+        [line] = extension_lines(sb.logs)
+        assert line["message"].startswith("ZEROLAG_OTLP_ENDPOINT:")
+        assert "***@127.0.0.1" in line["message"]
+        assert all("hunter2pass" not in entry.text for entry in sb.logs)

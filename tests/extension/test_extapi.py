@@ -37,3 +37,15 @@ def test_cold_start_path_imports_neither_typing_nor_lambda_wire() -> None:
         env={"PYTHONPATH": str(__import__("pathlib").Path(extapi.__file__).parents[2])},
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_the_early_telemetry_subscription_constants_equal_the_plugins() -> None:
+    """The subscription made right after registering asks for what the telemetry plugin would ask."""
+    import json
+
+    from zerolag.extension.telemetry import subscription
+
+    assert extapi.TELEMETRY_SUBSCRIBE == wire.TELEMETRY_SUBSCRIBE
+    assert extapi.TELEMETRY_SCHEMAS == wire.TELEMETRY_SCHEMAS
+    assert extapi.TELEMETRY_TYPES == subscription.TYPES
+    assert json.loads(extapi.TELEMETRY_BUFFERING) == subscription.BUFFERING

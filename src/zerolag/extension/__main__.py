@@ -61,7 +61,18 @@ def main() -> int:
                 listeners[name] = _bind(early)
             except OSError:
                 pass  # the plugin binds (or reports) itself later; this port is not essential
+    telemetry_on = env.get("ZEROLAG_TELEMETRY", "true").strip().lower() not in ("false", "0", "no", "off")
+    if telemetry_on:
+        try:
+            listeners["telemetry"] = _bind(0)
+        except OSError:
+            pass  # the plugin binds (and subscribes) itself later
     ext_id, _ = extapi.register(api, env.get("ZEROLAG_EXTENSION_NAME", "") or "zerolag")
+    subscription = None
+    if "telemetry" in listeners and problem is None:
+        # First thing after registering: the runtime starts now, and Init may end within ~50 ms.
+        port = listeners["telemetry"].getsockname()[1]
+        subscription = extapi.subscribe_telemetry(api, ext_id, f"http://sandbox.localdomain:{port}")
     if problem is not None or otlp_sock is None:
         error_type, message = problem or ("Extension.InitError", "no listener")
         safe = message.replace("\\", "/").replace('"', "'")
@@ -77,7 +88,15 @@ def main() -> int:
     receiver, sink = start_receiver(sock, env)
     from zerolag.extension import app
 
-    return app.run(env, api, ext_id, receiver=receiver, early_sink=sink, raw_listeners=listeners)
+    return app.run(
+        env,
+        api,
+        ext_id,
+        receiver=receiver,
+        early_sink=sink,
+        raw_listeners=listeners,
+        telemetry_subscription=subscription,
+    )
 
 
 if __name__ == "__main__":

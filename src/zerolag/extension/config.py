@@ -35,7 +35,8 @@ VARIABLES: Final[tuple[Variable, ...]] = (
         "ZEROLAG_OTLP_ENDPOINT",
         "",
         "OTLP/HTTP base URL of the backend (`/v1/<signal>` is appended). "
-        "Unset: telemetry is received and counted as dropped.",
+        "Unset: telemetry is received and counted as dropped. A `user:password@` in it is sent as "
+        "`Authorization: Basic` (unless the headers set one) and shown as `***@` in every message.",
     ),
     Variable(
         "ZEROLAG_OTLP_HEADERS",
@@ -78,6 +79,13 @@ VARIABLES: Final[tuple[Variable, ...]] = (
     Variable(
         "ZEROLAG_MAX_REQUEST_BYTES", "16777216", "Largest accepted request body, after gunzip (413 above)."
     ),
+    Variable(
+        "ZEROLAG_INTAKE_MEMORY_BYTES",
+        "41943040",
+        "Memory all receivers together may hold in request bodies and their decoding at once (a JSON "
+        "request counts twice its size plus 8 MiB); a request that cannot get its share within 10 s is "
+        "answered 503 with `Retry-After`.",
+    ),
     Variable("ZEROLAG_SPOOL_DIR", "/tmp/zerolag-spool", "Directory of the disk spool."),  # noqa: S108
     Variable(
         "ZEROLAG_SPOOL_BYTES",
@@ -119,6 +127,7 @@ class ExtensionConfig:
     buffer_bytes: int = 8 * 1024 * 1024
     batch_bytes: int = 1024 * 1024
     max_request_bytes: int = 16 * 1024 * 1024
+    intake_memory_bytes: int = 40 * 1024 * 1024
     spool_dir: str = "/tmp/zerolag-spool"  # noqa: S108 - /tmp is the only writable place in Lambda
     spool_bytes: int = 256 * 1024 * 1024
     send_timeout_ms: int = 5000
@@ -149,9 +158,27 @@ def _bool(env: Mapping[str, str], name: str) -> bool:
     raise ConfigError(name, f"{raw!r} is not a boolean (true/false)")
 
 
+_TOKEN_CHARS: Final = frozenset(
+    "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+)
+
+
+def header_value_problem(value: str) -> str | None:
+    """Why ``value`` cannot be sent as an HTTP header value (``http.client`` sends latin-1, and a control
+    character would end or split the header), or None. The reason never quotes the value."""
+    if any(c in value for c in "\r\n"):
+        return "contains a line break"
+    if any(ord(c) > 0xFF for c in value):
+        return "contains characters outside latin-1 (HTTP header values are latin-1)"
+    if any((ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F for c in value):
+        return "contains a control character"
+    return None
+
+
 def parse_headers(raw: str, name: str = "ZEROLAG_OTLP_HEADERS") -> tuple[tuple[str, str], ...]:
-    """``k1=v1,k2=v2`` with URL-encoded values, as ``OTEL_EXPORTER_OTLP_HEADERS`` (values are never
-    echoed)."""
+    """``k1=v1,k2=v2`` with URL-encoded values, as ``OTEL_EXPORTER_OTLP_HEADERS``. Every name must be an
+    HTTP token and every value sendable (``header_value_problem``); errors name the variable and the header,
+    never a value."""
     from urllib.parse import unquote
 
     headers: list[tuple[str, str]] = []
@@ -160,30 +187,61 @@ def parse_headers(raw: str, name: str = "ZEROLAG_OTLP_HEADERS") -> tuple[tuple[s
             continue
         key, sep, value = part.partition("=")
         key = unquote(key).strip()
-        if not sep or not key or any(c in key for c in " \t\r\n:"):
-            raise ConfigError(name, f"entry {len(headers) + 1} is not key=value")
-        value = unquote(value).strip()
-        if any(c in value for c in "\r\n"):
-            raise ConfigError(name, f"the value of {key!r} contains a line break")
+        if not sep or not key or not _TOKEN_CHARS.issuperset(key):
+            raise ConfigError(name, f"entry {len(headers) + 1} is not key=value with a valid header name")
+        try:
+            value = unquote(value, errors="strict").strip()
+        except UnicodeDecodeError:
+            raise ConfigError(name, f"the value of {key!r} is not valid URL-encoded UTF-8") from None
+        problem = header_value_problem(value)
+        if problem is not None:
+            raise ConfigError(name, f"the value of {key!r} {problem}")
         headers.append((key, value))
     return tuple(headers)
 
 
-def _endpoint(env: Mapping[str, str], own_port: int) -> str:
+def redact_url(url: str) -> str:
+    """``url`` with any ``user:password@`` replaced by ``***@`` (for messages)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        authority = "***@" + authority.rpartition("@")[2]
+    return f"{scheme}{sep}{authority}{slash}{path}"
+
+
+def _endpoint(env: Mapping[str, str], own_port: int) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The endpoint without credentials, and the ``Authorization: Basic`` header its ``user:password@``
+    asked for (as curl and every HTTP client do). Messages show the URL redacted."""
     name = "ZEROLAG_OTLP_ENDPOINT"
     raw = env.get(name, "").strip().rstrip("/")
     if not raw:
-        return ""
-    parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(name, f"{raw!r} is not an http(s) URL")
+        return "", ()
+    shown = redact_url(raw)
+    try:
+        parts = urlsplit(raw)
+        hostname = parts.hostname
+    except ValueError:
+        raise ConfigError(name, f"{shown!r} is not an http(s) URL") from None
+    if parts.scheme not in ("http", "https") or not hostname:
+        raise ConfigError(name, f"{shown!r} is not an http(s) URL")
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
-        raise ConfigError(name, f"{raw!r} has an invalid port") from None
-    if parts.hostname in LOOPBACK_HOSTS and port == own_port:
-        raise ConfigError(name, f"{raw!r} is the extension's own receiver: it would forward to itself")
-    return raw
+        raise ConfigError(name, f"{shown!r} has an invalid port") from None
+    if hostname in LOOPBACK_HOSTS and port == own_port:
+        raise ConfigError(name, f"{shown!r} is the extension's own receiver: it would forward to itself")
+    if "@" not in parts.netloc:
+        return raw, ()
+    from base64 import b64encode
+    from urllib.parse import unquote
+
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    token = b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode("ascii")
+    bare = parts._replace(netloc=hostport).geturl()
+    return bare, (("Authorization", f"Basic {token}"),)
 
 
 def load_config(env: Mapping[str, str]) -> ExtensionConfig:
@@ -200,9 +258,13 @@ def load_config(env: Mapping[str, str]) -> ExtensionConfig:
     spool_dir = env.get("ZEROLAG_SPOOL_DIR", "").strip() or _DEFAULTS["ZEROLAG_SPOOL_DIR"]
     if not spool_dir.startswith("/"):
         raise ConfigError("ZEROLAG_SPOOL_DIR", f"{spool_dir!r} is not an absolute path")
+    endpoint, url_auth = _endpoint(env, port)
+    headers = parse_headers(env.get("ZEROLAG_OTLP_HEADERS", ""))
+    if url_auth and not any(key.lower() == "authorization" for key, _ in headers):
+        headers = (*headers, *url_auth)
     return ExtensionConfig(
-        otlp_endpoint=_endpoint(env, port),
-        otlp_headers=parse_headers(env.get("ZEROLAG_OTLP_HEADERS", "")),
+        otlp_endpoint=endpoint,
+        otlp_headers=headers,
         port=port,
         thundra_port=_int(env, "ZEROLAG_THUNDRA_PORT", 0, 65535),
         flush=flush,
@@ -212,6 +274,7 @@ def load_config(env: Mapping[str, str]) -> ExtensionConfig:
         buffer_bytes=_int(env, "ZEROLAG_BUFFER_BYTES", 64 * 1024, 1 << 31),
         batch_bytes=_int(env, "ZEROLAG_BATCH_BYTES", 1024, 64 * 1024 * 1024),
         max_request_bytes=_int(env, "ZEROLAG_MAX_REQUEST_BYTES", 1024, 256 * 1024 * 1024),
+        intake_memory_bytes=_int(env, "ZEROLAG_INTAKE_MEMORY_BYTES", 1 << 20, 1 << 34),
         spool_dir=spool_dir,
         spool_bytes=_int(env, "ZEROLAG_SPOOL_BYTES", 0, 1 << 40),
         send_timeout_ms=_int(env, "ZEROLAG_SEND_TIMEOUT_MS", 10, 600_000),

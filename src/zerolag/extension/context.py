@@ -11,7 +11,7 @@ from typing import Any
 from zerolag.extension.config import ExtensionConfig
 from zerolag.extension.http import Handler
 from zerolag.extension.pipeline import Pipeline
-from zerolag.extension.server import HttpServer, bind_loopback
+from zerolag.extension.server import DecodeCost, HttpServer, bind_loopback
 
 _log = logging.getLogger(__name__)
 EventHook = Callable[[dict[str, Any]], None]
@@ -35,6 +35,8 @@ class ExtensionContext:
         self.runtime_api = runtime_api
         self.pipeline = pipeline
         self._listeners = dict(listeners or {})
+        # (status, schema, reply) of the Telemetry API subscription made before start-up (docs/telemetry.md)
+        self.telemetry_subscription: tuple[int, str, str] | None = None
         self.event_hooks: list[EventHook] = []
         self.shutdown_hooks: list[ShutdownHook] = []
         self.servers: list[HttpServer] = []
@@ -46,13 +48,23 @@ class ExtensionContext:
         return self._listeners.pop(name, None)
 
     def serve_http(
-        self, handler: Handler, *, sock: socket.socket | None = None, port: int = 0, name: str = ""
+        self,
+        handler: Handler,
+        *,
+        sock: socket.socket | None = None,
+        port: int = 0,
+        name: str = "",
+        max_body: int | None = None,
+        decode_cost: DecodeCost | None = None,
     ) -> int:
-        """Serve ``handler`` on ``sock`` or a new ``127.0.0.1:port`` socket; returns the bound port."""
+        """Serve ``handler`` on ``sock`` or a new ``127.0.0.1:port`` socket; returns the bound port.
+        ``max_body`` (default ``ZEROLAG_MAX_REQUEST_BYTES``) and ``decode_cost`` bound its memory within the
+        shared intake budget (docs/extension.md)."""
         server = HttpServer(
             sock if sock is not None else bind_loopback(port),
             handler,
-            max_body=self.config.max_request_bytes,
+            max_body=self.config.max_request_bytes if max_body is None else max_body,
+            decode_cost=decode_cost,
             on_error=lambda what: self._count_error(name or "plugin", what),
             name=name or "plugin",
         )

@@ -65,12 +65,14 @@ def start_receiver(sock: socket.socket, env: Mapping[str, str]) -> tuple[HttpSer
     """Serve the OTLP receiver on ``sock`` now, holding what arrives in an ``EarlySink``."""
     import sys
 
-    from zerolag.otlp import wire  # noqa: F401 - loaded before serving: every first request needs it
+    from zerolag.extension.server import intake_budget, intake_bytes
+    from zerolag.otlp import check  # noqa: F401 - loaded before serving: every first request needs it
 
     # Receiver threads must get the GIL back fast while the main thread imports (and later while the sender
     # works): the default 5 ms switch interval would show in the function's response latency.
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     sink = EarlySink()
+    intake_budget(intake_bytes(env))  # sized before any server exists: they all share it
     server = HttpServer(
         sock,
         OtlpReceiver(sink),

@@ -18,6 +18,11 @@ EXTENSION_EXIT_ERROR = "/2020-01-01/extension/exit/error"
 H_EXTENSION_NAME = "Lambda-Extension-Name"
 H_EXTENSION_ID = "Lambda-Extension-Identifier"
 H_EXTENSION_ERROR_TYPE = "Lambda-Extension-Function-Error-Type"
+TELEMETRY_SUBSCRIBE = "/2022-07-01/telemetry"
+TELEMETRY_SCHEMAS = ("2022-07-01", "2022-12-13", "2025-01-29")  # oldest first, as lambda_wire's
+# The subscription body's constant parts (equal to telemetry.subscription's TYPES and BUFFERING, by test).
+TELEMETRY_TYPES = ("platform", "function", "extension")
+TELEMETRY_BUFFERING = '{"maxItems":1000,"maxBytes":262144,"timeoutMs":25}'
 
 
 def _connect(host: str, port: int, timeout: float | None) -> _socket.socket:
@@ -121,3 +126,27 @@ def report_error(api: str, ext_id: str, error_type: str, message: str, *, init: 
     path = EXTENSION_INIT_ERROR if init else EXTENSION_EXIT_ERROR
     headers = {H_EXTENSION_ID: ext_id, H_EXTENSION_ERROR_TYPE: error_type, "Content-Type": "application/json"}
     call(api, "POST", path, headers, body)
+
+
+def subscribe_telemetry(api: str, ext_id: str, uri: str) -> tuple[int, str, str]:
+    """Subscribe to the Telemetry API right after registering, newest schema first (an older one only after
+    a 400 ``ValidationError``); returns (HTTP status, the last schema tried, reply text), status 0 when the
+    API could not be reached. Done before anything else is loaded: a function whose import fails fast ends
+    Init within ~50 ms of the runtime's start, and the platform accepts subscriptions only during Init
+    (docs/telemetry.md). ``telemetry.subscription`` interprets the reply."""
+    types = ",".join(f'"{t}"' for t in TELEMETRY_TYPES)
+    status, schema, text = 0, "", "no schema offered"
+    for schema in reversed(TELEMETRY_SCHEMAS):
+        body = (
+            f'{{"schemaVersion":"{schema}","types":[{types}],"buffering":{TELEMETRY_BUFFERING},'
+            f'"destination":{{"protocol":"HTTP","URI":"{uri}"}}}}'
+        ).encode()
+        headers = {H_EXTENSION_ID: ext_id, "Content-Type": "application/json"}
+        try:
+            status, _, reply = call(api, "PUT", TELEMETRY_SUBSCRIBE, headers, body, timeout=5.0)
+        except ExtensionApiError as exc:
+            return 0, schema, str(exc)
+        text = reply.decode("utf-8", "replace")
+        if not (status == 400 and "ValidationError" in text):
+            break
+    return status, schema, text

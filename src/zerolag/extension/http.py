@@ -74,10 +74,13 @@ Handler = Callable[[HttpRequest], HttpResponse]
 class HttpError(Exception):
     """A request the server refuses; ``close`` drops the connection after the reply (framing is lost)."""
 
-    def __init__(self, status: int, message: str, *, close: bool = False) -> None:
+    def __init__(
+        self, status: int, message: str, *, close: bool = False, retry_after: int | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.close = close
+        self.retry_after = retry_after
 
 
 def render(response: HttpResponse, keep_alive: bool) -> bytes:
@@ -91,10 +94,12 @@ def render(response: HttpResponse, keep_alive: bool) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + response.body
 
 
-def error_response(status: int, message: str) -> HttpResponse:
+def error_response(status: int, message: str, retry_after: int | None = None) -> HttpResponse:
+    """A JSON error; ``retry_after`` (seconds) marks it retryable (503 busy) for OTLP exporters."""
     safe = message.replace("\\", "/").replace('"', "'")
     body = f'{{"code":{status},"message":"{safe}"}}'.encode()
-    return HttpResponse(status, body)
+    headers = (("Retry-After", str(retry_after)),) if retry_after is not None else ()
+    return HttpResponse(status, body, headers=headers)
 
 
 def _readline(rfile: BinaryIO) -> bytes:
@@ -176,6 +181,37 @@ def read_body(rfile: BinaryIO, request: HttpRequest, max_body: int) -> bytes:
     if length > max_body:
         raise HttpError(413, "body too large", close=True)
     return _read_exact(rfile, length)
+
+
+def discard_body(rfile: BinaryIO, request: HttpRequest, max_body: int) -> bool:
+    """Read and drop a request's body in small pieces (no memory held), so that a refused client, which
+    sends its whole body before it reads, gets the answer instead of a reset. False when the framing
+    cannot be followed or the body is over ``max_body`` (the connection must then be closed)."""
+    piece = 65536
+    try:
+        if "chunked" in request.headers.get("transfer-encoding", "").lower():
+            total = 0
+            while True:
+                size = int(_readline(rfile).split(b";", 1)[0].strip(), 16)
+                if size == 0:
+                    while _readline(rfile) not in (b"\r\n", b"\n", b""):
+                        pass
+                    return True
+                total += size
+                if size < 0 or total > max_body:
+                    return False
+                while size > 0:
+                    size -= len(_read_exact(rfile, min(size, piece)))
+                _readline(rfile)
+        raw = request.headers.get("content-length", "0")
+        if not raw.isdigit() or int(raw) > max_body:
+            return False
+        left = int(raw)
+        while left > 0:
+            left -= len(_read_exact(rfile, min(left, piece)))
+        return True
+    except (HttpError, ValueError, OSError):  # OSError: a timeout, the client is too slow to drain
+        return False
 
 
 def decode_body(body: bytes, encoding: str, max_body: int) -> bytes:

@@ -37,6 +37,9 @@ ITEM_KEYS: Final[dict[Signal, tuple[str, str]]] = {
     "logs": ("scopeLogs", "logRecords"),
 }
 POINT_KINDS: Final = ("gauge", "sum", "histogram", "exponentialHistogram", "summary")
+# Memory one JSON value may cost to parse whole (otlp.jsonstream); a larger object is walked field by field,
+# a larger single scalar (a string of over ~4 MiB) is refused with 413.
+JSON_SCAN_BYTES: Final = 8 * 1024 * 1024
 
 
 class Sink(Protocol):
@@ -75,38 +78,18 @@ def count_request_items(signal: Signal, request: dict[str, Any]) -> int:
 
 
 def _protobuf_items(signal: Signal, data: bytes) -> int:
-    """Validate a protobuf request and count its items (``otlp.wire`` when available, else a full decode)."""
-    try:
-        from zerolag.otlp import wire  # type: ignore[attr-defined, unused-ignore]
-    except ImportError:
-        from zerolag.otlp import protobuf
+    """Check a protobuf request completely (what a standard backend would refuse: bad framing, strings that
+    are not UTF-8, ids of the wrong length, nesting over 64) and count its items; nothing is built."""
+    from zerolag.otlp import check
 
-        return count_request_items(signal, protobuf.decode(signal, data))
-    count: int = wire.count_items(signal, data)
-    return count
+    return check.check(signal, data)
 
 
 def _json_to_protobuf(signal: Signal, data: bytes) -> tuple[bytes, int]:
-    from zerolag.otlp import protobuf
+    """Validate and re-encode an OTLP/JSON request in bounded memory (``otlp.jsonstream``)."""
+    from zerolag.otlp import jsonstream
 
-    try:
-        from zerolag.otlp import jsoncodec  # type: ignore[attr-defined, unused-ignore]
-
-        request = jsoncodec.loads(signal, data)
-    except ImportError:
-        import json
-
-        try:
-            request = json.loads(data)
-        except (ValueError, RecursionError) as exc:
-            raise OtlpDecodeError("malformed JSON") from exc
-    if not isinstance(request, dict):
-        raise OtlpDecodeError("not a JSON object")
-    try:
-        encoded = protobuf.encode(signal, request)
-    except (TypeError, ValueError, KeyError, AttributeError, OverflowError, RecursionError) as exc:
-        raise OtlpDecodeError(f"not a valid OTLP/JSON {signal} request") from exc
-    return encoded, count_request_items(signal, request)
+    return jsonstream.to_protobuf(signal, data, JSON_SCAN_BYTES)
 
 
 class OtlpReceiver:
@@ -118,6 +101,13 @@ class OtlpReceiver:
         self.sink = sink
         self.on_agent_data = on_agent_data
 
+    @staticmethod
+    def decode_cost(headers: dict[str, str], body_bytes: int) -> int:
+        """Memory needed beyond the body: a JSON request's protobuf output (never larger than the JSON) and
+        one parse window; a protobuf request is checked in place."""
+        content_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        return 0 if content_type in PROTOBUF_TYPES else body_bytes + JSON_SCAN_BYTES
+
     def __call__(self, request: HttpRequest) -> HttpResponse:
         signal = SIGNAL_BY_PATH.get(request.path.rstrip("/") or "/")
         content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
@@ -128,14 +118,10 @@ class OtlpReceiver:
             return self._error(405, GRPC_UNIMPLEMENTED, "use POST", is_protobuf)
         if not is_protobuf and content_type != CONTENT_TYPE_JSON:
             return self._error(415, GRPC_INVALID_ARGUMENT, "unsupported Content-Type", False)
-        try:
-            if is_protobuf:
-                data, items = request.body, _protobuf_items(signal, request.body)
-            else:
-                data, items = _json_to_protobuf(signal, request.body)
-        except (OtlpDecodeError, RecursionError):
-            self.sink.count("rejected")
-            return self._error(400, GRPC_INVALID_ARGUMENT, f"malformed {signal} request", is_protobuf)
+        decoded = self._decode(signal, request, is_protobuf)
+        if isinstance(decoded, HttpResponse):
+            return decoded
+        data, items = decoded
         request_id = request.headers.get(H_REQUEST_ID) or None
         final = request.headers.get(H_FINAL, "").lower() == "true"
 
@@ -151,6 +137,27 @@ class OtlpReceiver:
             return HttpResponse(200, b"", CONTENT_TYPE_PROTOBUF, after=accept)
         return HttpResponse(200, b"{}", CONTENT_TYPE_JSON, after=accept)
 
+    def _decode(
+        self, signal: Signal, request: HttpRequest, is_protobuf: bool
+    ) -> tuple[bytes, int] | HttpResponse:
+        """(protobuf, items) of a valid request; else the 400 (or 413: one JSON value too large) answer."""
+        try:
+            if is_protobuf:
+                return request.body, _protobuf_items(signal, request.body)
+            decoded = _json_to_protobuf(signal, request.body)
+            request.body = b""  # the JSON is no longer needed while the response is written
+            return decoded
+        except OtlpDecodeError as exc:
+            from zerolag.otlp.jsonstream import TooLarge
+
+            self.sink.count("rejected")
+            status = 413 if isinstance(exc, TooLarge) else 400
+            # the reason names a field and a byte position; what it quotes was sent by the caller itself
+            return self._error(status, GRPC_INVALID_ARGUMENT, f"invalid {signal} request: {exc}", is_protobuf)
+        except RecursionError:
+            self.sink.count("rejected")
+            return self._error(400, GRPC_INVALID_ARGUMENT, f"invalid {signal} request", is_protobuf)
+
     def _note_agent(self, request_id: str | None, signal: Signal, data: bytes, final: bool) -> None:
         if request_id is None:
             if signal != "traces" or self.on_agent_data is not None:
@@ -165,4 +172,4 @@ class OtlpReceiver:
 
     def _error(self, status: int, code: int, message: str, protobuf: bool) -> HttpResponse:
         content_type = CONTENT_TYPE_PROTOBUF if protobuf else CONTENT_TYPE_JSON
-        return HttpResponse(status, status_body(code, message, protobuf), content_type)
+        return HttpResponse(status, status_body(code, message[:300], protobuf), content_type)

@@ -303,4 +303,9 @@ def resolve_api_key(env: Mapping[str, str]) -> str | None:
         return None
     if not key:
         raise ApiKeyError(f"{var}: the value is empty")
+    from zerolag.extension.config import header_value_problem
+
+    problem = header_value_problem(f"Bearer {key}")
+    if problem is not None:  # it would make every send fail (http.client refuses it): say so now
+        raise ApiKeyError(f"{var}: the key {problem}; it cannot be sent as an HTTP header")
     return key

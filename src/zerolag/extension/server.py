@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from zerolag.extension.http import (
     Handler,
@@ -13,6 +13,7 @@ from zerolag.extension.http import (
     HttpRequest,
     HttpResponse,
     decode_body,
+    discard_body,
     error_response,
     read_body,
     read_head,
@@ -21,6 +22,11 @@ from zerolag.extension.http import (
 
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 BUDGET_WAIT_S = 10.0  # how long a request may wait for body memory before it gets 503
+DRAIN_TIMEOUT_S = 2.0  # how long a refused body may stall while it is read and dropped
+RETRY_AFTER_S = 1  # what a 503 "busy" tells the sender (OTLP exporters retry 503 and honour Retry-After)
+INTAKE_BYTES_VAR = "ZEROLAG_INTAKE_MEMORY_BYTES"
+INTAKE_BYTES_DEFAULT = 40 * 1024 * 1024
+DecodeCost = Callable[[dict[str, str], int], int]
 
 
 def bind_loopback(port: int, host: str = "127.0.0.1") -> socket.socket:
@@ -62,6 +68,26 @@ class ByteBudget:
             self._cond.notify_all()
 
 
+_shared: ByteBudget | None = None
+_shared_lock = threading.Lock()
+
+
+def intake_budget(total: int = INTAKE_BYTES_DEFAULT) -> ByteBudget:
+    """The one budget every receiver of the process shares (the first caller sets its size): the bytes
+    of request bodies being held and decoded at once, whichever port they came in on."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = ByteBudget(total)
+        return _shared
+
+
+def intake_bytes(env: Mapping[str, str]) -> int:
+    """``ZEROLAG_INTAKE_MEMORY_BYTES`` (read before the configuration is loaded; config.py validates it)."""
+    raw = env.get(INTAKE_BYTES_VAR, "").strip()
+    return int(raw) if raw.isdigit() and int(raw) >= 1 << 20 else INTAKE_BYTES_DEFAULT
+
+
 def body_reservation(headers: dict[str, str], max_body: int) -> int:
     """Bytes a request may hold in memory: its body (``max_body`` when chunked), plus ``max_body`` more when
     it must be decompressed."""
@@ -92,7 +118,11 @@ class HttpServer:
         name: str = "http",
         budget_bytes: int | None = None,
         budget_wait_s: float = BUDGET_WAIT_S,
+        decode_cost: DecodeCost | None = None,
     ) -> None:
+        """``budget_bytes`` gives this server a budget of its own (tests); by default all servers share
+        ``intake_budget()``. ``decode_cost(headers, body_bytes)`` is the memory the handler needs beyond the
+        body to decode it; it is reserved with the body, before the body is read."""
         self.sock = sock
         self.port: int = sock.getsockname()[1]
         self.handler = handler
@@ -100,7 +130,8 @@ class HttpServer:
         self.idle_timeout_s = idle_timeout_s
         self._on_error = on_error
         self._slots = threading.BoundedSemaphore(max_connections)
-        self.budget = ByteBudget(2 * max_body if budget_bytes is None else budget_bytes)
+        self.budget = intake_budget() if budget_bytes is None else ByteBudget(budget_bytes)
+        self.decode_cost = decode_cost or getattr(handler, "decode_cost", None)
         self.budget_wait_s = budget_wait_s
         self._closed = False
         self._name = name
@@ -133,7 +164,8 @@ class HttpServer:
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if not self._slots.acquire(blocking=False):
                 with contextlib.suppress(OSError):
-                    conn.sendall(render(error_response(503, "too many connections"), keep_alive=False))
+                    busy = error_response(503, "too many connections", RETRY_AFTER_S)
+                    conn.sendall(render(busy, keep_alive=False))
                 conn.close()
                 continue
             with self._lock:
@@ -166,8 +198,18 @@ class HttpServer:
                 return False
             keep_alive = request.headers.get("connection", "").lower() != "close"
             reserved = body_reservation(request.headers, self.max_body)
+            if self.decode_cost is not None:
+                reserved += self.decode_cost(request.headers, min(reserved, self.max_body))
             if not self.budget.acquire(reserved, self.budget_wait_s):
-                raise HttpError(503, "busy: too many bytes in flight", close=True)
+                expects = request.headers.get("expect", "").lower() == "100-continue"
+                drained = False
+                if not expects:
+                    conn.settimeout(DRAIN_TIMEOUT_S)  # a client that stalls is not waited for
+                    drained = discard_body(rfile, request, self.max_body)  # type: ignore[arg-type]
+                    conn.settimeout(self.idle_timeout_s)
+                raise HttpError(
+                    503, "busy: too many bytes in flight", close=not drained, retry_after=RETRY_AFTER_S
+                )
             try:
                 response = self._read_and_handle(conn, rfile, request)
                 if response.after is not None:
@@ -177,7 +219,7 @@ class HttpServer:
             finally:
                 self.budget.release(reserved)
         except HttpError as exc:
-            response = error_response(exc.status, str(exc))
+            response = error_response(exc.status, str(exc), exc.retry_after)
             keep_alive = keep_alive and not exc.close
         conn.sendall(render(response, keep_alive))
         return keep_alive

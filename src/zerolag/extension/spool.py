@@ -8,13 +8,17 @@ the same sandbox (Lambda keeps ``/tmp`` across a reset) and are picked up at sta
 
 from __future__ import annotations
 
+import logging
 import os
+import stat
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from zerolag.otlp import SIGNALS, Signal
 
 SUFFIX = ".pb"
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -23,10 +27,12 @@ class Entry:
     signal: Signal
     items: int
     size: int
+    named_items: int | None = None  # the count in the file's name, when ``items`` is an estimate of ours
 
     @property
     def name(self) -> str:
-        return f"{self.seq:012d}.{self.signal}.{self.items}{SUFFIX}"
+        named = self.items if self.named_items is None else self.named_items
+        return f"{self.seq:012d}.{self.signal}.{named}{SUFFIX}"
 
 
 def parse_name(name: str, size: int) -> Entry | None:
@@ -65,6 +71,10 @@ class SpoolIndex:
             self.bytes += entry.size
             self._next_seq = max(self._next_seq, entry.seq + 1)
 
+    def reserve_seq(self, seq: int) -> None:
+        """Never hand out ``seq`` (or anything below it) again."""
+        self._next_seq = max(self._next_seq, seq + 1)
+
     def new_entry(self, signal: Signal, items: int, size: int) -> tuple[Entry | None, list[Entry]]:
         """Admit a new entry: (the entry or None if it can never fit, the entries to evict for it)."""
         if size > self.capacity:
@@ -100,12 +110,23 @@ class SpoolIndex:
 
 
 class Spool:
-    """Files under ``directory`` indexed by a ``SpoolIndex``. Not thread-safe: the pipeline holds its lock."""
+    """Files under ``directory`` indexed by a ``SpoolIndex``. Not thread-safe: the pipeline holds its lock.
 
-    def __init__(self, directory: str, capacity: int) -> None:
+    The directory is not trusted (it survives resets, and anything may have been left in it): recovery and
+    ``take`` skip what is not a regular file (directories, symlinks, dangling or not) and count it as
+    ``spool_skipped``; an empty file or one whose content is not a valid request of its signal is removed and
+    counted as ``spool_corrupt``. An entry's item count comes from its content (the name's is only an
+    estimate until then). Nothing here raises to the sender: only ``put`` raises ``OSError``, after removing
+    its partial temporary file.
+    """
+
+    def __init__(
+        self, directory: str, capacity: int, count: Callable[[str, int], None] | None = None
+    ) -> None:
         self.directory = directory
         self.index = SpoolIndex(capacity)
         self._ready = False
+        self._count = count or (lambda name, n: None)
 
     def _ensure_dir(self) -> None:
         if not self._ready:
@@ -118,21 +139,42 @@ class Spool:
             names = os.listdir(self.directory)
         except FileNotFoundError:
             return 0
+        except OSError as exc:  # not a directory, no permission...: start with an empty spool
+            _log.warning("spool: %s cannot be listed (%s)", self.directory, type(exc).__name__)
+            self._count("spool_skipped", 1)
+            return 0
         entries = []
         for name in names:
             path = os.path.join(self.directory, name)
-            if name.endswith(".tmp"):
-                os.unlink(path)
+            try:
+                info = os.lstat(path)
+            except OSError:
+                continue  # vanished meanwhile
+            regular = stat.S_ISREG(info.st_mode)
+            if name.endswith(".tmp"):  # a write cut short: never a valid entry
+                if regular or stat.S_ISLNK(info.st_mode):
+                    _remove(path)
                 continue
-            entry = parse_name(name, os.path.getsize(path))
-            if entry is not None:
-                entries.append(entry)
+            entry = parse_name(name, info.st_size)
+            if entry is None:
+                continue  # not ours
+            self.index.reserve_seq(entry.seq)  # never reuse the number, whatever holds it
+            if not regular:
+                self._count("spool_skipped", 1)
+                _log.warning("spool: %s is not a regular file; skipped", name)
+            elif info.st_size == 0:
+                self._count("spool_corrupt", 1)
+                _remove(path)
+            else:
+                # A request needs at least 2 bytes an item: a name claiming more is not believed.
+                estimate = min(entry.items, info.st_size // 2)
+                entries.append(Entry(entry.seq, entry.signal, estimate, entry.size, entry.items))
         self.index.load(entries)
         return len(entries)
 
     def put(self, signal: Signal, data: bytes, items: int) -> tuple[bool, int]:
         """Write one entry; returns (stored, items evicted to make room). Raises ``OSError`` on disk
-        failure.
+        failure, leaving no partial file behind.
         """
         entry, evicted = self.index.new_entry(signal, items, len(data))
         for old in evicted:
@@ -140,33 +182,68 @@ class Spool:
         dropped = sum(e.items for e in evicted)
         if entry is None:
             return False, dropped
-        self._ensure_dir()
         path = os.path.join(self.directory, entry.name)
         tmp = path + ".tmp"
+        created = False
         try:
-            with open(tmp, "wb") as f:
+            self._ensure_dir()
+            # O_EXCL | O_NOFOLLOW: never write through something planted under our name
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            created = True
+            with os.fdopen(fd, "wb") as f:
                 f.write(data)
             os.replace(tmp, path)
         except OSError:
             self.index.forget(entry)
+            if created:
+                _remove(tmp)  # e.g. ENOSPC halfway through: no partial file stays
             raise
         return True, dropped
 
     def take(self) -> tuple[Entry, bytes] | None:
-        """Remove the oldest entry and return it with its data (a vanished file is skipped)."""
+        """Remove the oldest valid entry and return it (its items counted from the content); anything
+        unreadable, empty or not a valid request is skipped and counted."""
         while (entry := self.index.pop()) is not None:
             path = os.path.join(self.directory, entry.name)
             try:
-                with open(path, "rb") as f:
+                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+                with os.fdopen(fd, "rb") as f:
+                    if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                        raise IsADirectoryError(path)
                     data = f.read()
             except FileNotFoundError:
                 continue
-            os.unlink(path)
-            return entry, data
+            except OSError as exc:
+                self._count("spool_skipped", 1)
+                _log.warning("spool: %s cannot be read (%s); skipped", entry.name, type(exc).__name__)
+                continue
+            _remove(path)
+            items = _content_items(entry.signal, data)
+            if items is None:
+                self._count("spool_corrupt", 1)
+                _log.warning("spool: %s is not a valid %s request; removed", entry.name, entry.signal)
+                continue
+            return Entry(entry.seq, entry.signal, items, len(data)), data
         return None
 
     def _unlink(self, entry: Entry) -> None:
-        try:
-            os.unlink(os.path.join(self.directory, entry.name))
-        except FileNotFoundError:
-            pass
+        _remove(os.path.join(self.directory, entry.name))
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass  # gone already, or a directory: nothing of ours to remove
+
+
+def _content_items(signal: Signal, data: bytes) -> int | None:
+    """The items of a spooled request, or None when it is empty or not a valid request."""
+    from zerolag.otlp import OtlpDecodeError, check
+
+    if not data:
+        return None
+    try:
+        return check.check(signal, data)
+    except OtlpDecodeError:
+        return None

@@ -47,3 +47,29 @@ def test_emf_is_recognised_as_a_string_an_object_or_a_json_message() -> None:
     assert parse_log_record({"_aws": {"CloudWatchMetrics": []}}).emf is not None
     assert parse_log_record({"level": "INFO", "message": doc}).emf is not None
     assert parse_log_record('{"_aws": {"nope": 1}}').emf is None
+
+
+@pytest.mark.parametrize(
+    ("record", "error"),
+    [
+        (
+            "[ERROR] ValueError: the order id is missing\rTraceback (most recent call last):",
+            ("ValueError", "the order id is missing"),
+        ),
+        (
+            "[ERROR] Runtime.ImportModuleError: Unable to import module 'app': No module named 'x'\rTrace",
+            ("Runtime.ImportModuleError", "Unable to import module 'app': No module named 'x'"),
+        ),
+        ("[ERROR] KeyError\rTraceback", ("KeyError", "")),
+        (
+            {"level": "ERROR", "errorType": "ValueError", "errorMessage": "bad", "stackTrace": []},
+            ("ValueError", "bad"),
+        ),
+        ("[ERROR]\t2024-01-01T00:00:00.000Z\t\tsomething: logged by the user", None),
+        ({"level": "ERROR", "message": "logged", "errorType": "X"}, None),
+        ("plain print: not an error", None),
+    ],
+)
+def test_the_runtimes_error_record_is_recognised(record: object, error: tuple[str, str] | None) -> None:
+    """awslambdaric prints "[ERROR] Type: message" (text) or errorType/errorMessage (JSON) for a failure."""
+    assert parse_log_record(record).error == error

@@ -78,3 +78,32 @@ def test_unknown_path_and_method() -> None:
     assert receiver.handle("POST", "/v2/whatever", b"[]")[0] == 404
     assert receiver.handle("GET", "/v1/monitoring-data", b"")[0] == 405
     assert rec.submitted == []
+
+
+def test_bad_records_are_dropped_one_by_one_and_the_rest_of_the_post_kept() -> None:
+    """Timestamps 1e30, -1 and 1e300, tags nested 100 deep: those records are counted, the POST is 200 and
+    the valid log record is submitted; never a 500."""
+    import json
+
+    deep: dict[str, object] = {"leaf": 1}
+    for _ in range(100):
+        deep = {"nested": deep}
+
+    def log(message: str, stamp: object, **extra: object) -> dict[str, object]:
+        return {"data": {"type": "Log", "logMessage": message, "logTimestamp": stamp, **extra}}
+
+    body = json.dumps(
+        [
+            log("good", 1700000000000),
+            log("huge", 1e30),
+            log("negative", -1),
+            {"data": {"type": "Span", "id": "d", "startTimestamp": 1, "finishTimestamp": 2, "tags": deep}},
+            {"data": {"type": "Span", "id": "s", "startTimestamp": 1e300, "finishTimestamp": 1}},
+        ]
+    ).encode()
+    rec = Recorder()
+    status, _ = rec.receiver().handle("POST", "/v1/monitoring-data", body)
+    assert status == 200
+    assert rec.counts["thundra_invalid_records"] == 4
+    [(signal, _data, items, _rid)] = rec.submitted
+    assert (signal, items) == ("logs", 1)

@@ -12,8 +12,10 @@ from zerolag.extension.telemetry import otlp_build as ob
 from zerolag.extension.telemetry.ids import span_id_for, trace_id_for
 from zerolag.extension.telemetry.outcome import Outcome, ms_to_ns, number
 from zerolag.extension.telemetry.state import AgentIds, InitPhase, Invocation, LogEntry
+from zerolag.lambda_wire import ERR_RUNTIME_UNKNOWN
 
 TIMEOUT_MESSAGE: Final = "Task timed out after {:.2f} seconds"
+ERR_UNKNOWN: Final = ERR_RUNTIME_UNKNOWN
 _RUNTIME_SPANS: Final = {
     "responseLatency": "aws.lambda.runtime.response_latency",
     "responseDuration": "aws.lambda.runtime.response_duration",
@@ -75,6 +77,13 @@ def _add_failure(
     """Error attributes of a failed invocation; returns (status code, message, [exception event])."""
     error_type = "Runtime.OutOfMemory" if out.oom and not out.error_type else out.error_type
     message = _error_message(out, error_type)
+    if inv.printed_error is not None and out.status == "error":
+        # what the runtime printed is the real exception: awslambdaric sends no error type for a handler
+        # raising ValueError (the platform says Runtime.Unknown) and never a message
+        printed_type, printed_message = inv.printed_error
+        if not error_type or error_type in (ERR_UNKNOWN, printed_type):
+            error_type = printed_type
+        message = printed_message or message
     attrs.update(
         {
             "error.type": error_type or out.status,
@@ -132,6 +141,16 @@ def init_span(init: InitPhase, function_name: str, trace_id: str, parent_span_id
     status = record.get("status", "success")
     error_type = record.get("errorType")
     failed = status != "success"
+    message = f"init {status}: {error_type}" if failed and error_type else ""
+    events = None
+    if failed and init.printed_error is not None:
+        printed_type, printed_message = init.printed_error
+        if not error_type or error_type == ERR_UNKNOWN:
+            error_type = printed_type
+        message = printed_message or message
+    if failed:
+        exc = {"exception.type": error_type or status, "exception.message": message}
+        events = [ob.event("exception", end_ns if end_ns is not None else init.start_ns, exc)]
     return ob.span(
         trace_id=trace_id,
         span_id=span_id_for(f"zerolag-init/{trace_id}/{init.start_ns}"),
@@ -148,7 +167,8 @@ def init_span(init: InitPhase, function_name: str, trace_id: str, parent_span_id
             "error.type": error_type if failed else None,
         },
         status_code=ob.STATUS_ERROR if failed else ob.STATUS_UNSET,
-        status_message=f"init {status}: {error_type}" if failed and error_type else "",
+        status_message=message,
+        events=events,
     )
 
 

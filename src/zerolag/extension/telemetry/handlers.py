@@ -133,6 +133,11 @@ class EventHandlers:
                 return
         entry = LogEntry(t, line, source)
         inv = self._open.get(request_id) if request_id else None
+        if line.error is not None and source == "function":
+            if inv is not None:
+                inv.printed_error = line.error
+            elif self._init is not None and not self._init_emitted:
+                self._init.printed_error = line.error
         if inv is not None and source == "function":
             if inv.add_log(entry):  # bounded memory: send early, without the span id only known at the end
                 pending = inv.take_logs()

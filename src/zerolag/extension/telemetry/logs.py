@@ -27,6 +27,9 @@ _LEVELS = "TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|CRITICAL|FATAL"
 _TEXT_PREFIX = re.compile(rf"\[({_LEVELS})\]\s?(.*)", re.DOTALL)
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}")
 _REQUEST_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+# The error record awslambdaric prints for an init or handler failure: "[ERROR] <Type>: <message>\r<trace>"
+# (no tab-separated timestamp, unlike a logged line). The JSON log format prints errorType/errorMessage.
+_RUNTIME_ERROR = re.compile(r"([A-Za-z_][\w.]*)(?:: (.*))?$")
 _JSON_MESSAGE_KEYS: Final = ("timestamp", "level", "requestId", "message", "logger")
 _ERROR_KEYS: Final = {
     "errorType": "exception.type",
@@ -44,6 +47,7 @@ class LogLine:
     request_id: str | None = None
     attrs: dict[str, object] = field(default_factory=dict)
     emf: dict[str, Any] | None = None  # the document when the line is CloudWatch Embedded Metric Format
+    error: tuple[str, str] | None = None  # (type, message) when the line is the runtime's error record
 
     @property
     def severity_number(self) -> int:
@@ -102,11 +106,16 @@ def _from_object(obj: dict[str, Any]) -> LogLine:
     body: object = message if message is not None else obj
     if "errorMessage" in obj and message is None:
         body = obj["errorMessage"]
+    error_type, error_message = obj.get("errorType"), obj.get("errorMessage")
+    error = None
+    if isinstance(error_type, str) and error_type and message is None:
+        error = (error_type, error_message if isinstance(error_message, str) else "")
     return LogLine(
         body=body,
         severity_text=level.upper() if isinstance(level, str) else "",
         request_id=request_id if isinstance(request_id, str) and request_id else None,
         attrs=attrs,
+        error=error,
     )
 
 
@@ -122,4 +131,9 @@ def _from_text(text: str) -> LogLine:
     parts = rest.split("\t", 2)
     if len(parts) == 3 and _TIMESTAMP.match(parts[0]) and (not parts[1] or _REQUEST_ID.fullmatch(parts[1])):
         return LogLine(body=parts[2], severity_text=level, request_id=parts[1] or None)
-    return LogLine(body=rest if rest else text, severity_text=level)
+    error = None
+    if level == "ERROR":
+        printed = _RUNTIME_ERROR.match(rest.split("\n", 1)[0])
+        if printed is not None:
+            error = (printed.group(1), printed.group(2) or "")
+    return LogLine(body=rest if rest else text, severity_text=level, error=error)

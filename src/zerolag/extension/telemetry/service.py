@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from zerolag.extension.telemetry import otlp_build as ob
-from zerolag.extension.telemetry.subscription import subscribe
+from zerolag.extension.telemetry.subscription import SubscribeResult, interpret, subscribe
 from zerolag.extension.telemetry.translator import TelemetryTranslator
 from zerolag.otlp import Signal
 
@@ -27,6 +27,15 @@ ENV_SWITCH: Final = "ZEROLAG_TELEMETRY"
 SHUTDOWN_WAIT_S: Final = 0.5
 AGENTLESS_LIMIT: Final = 3  # invocations without any agent data before the extension stops waiting
 AGENT_GRACE_S: Final = 0.2  # how long past runtimeDone an agent that has not handed over is waited for
+# A delivery is at most 2 x maxBytes plus metadata (docs/telemetry.md); it is parsed whole, so its decoding is
+# reserved in the shared intake budget at ~32 times its size.
+MAX_DELIVERY_BYTES: Final = 4 * 1024 * 1024
+
+
+def _decode_cost(headers: dict[str, str], body: int) -> int:
+    return 32 * body
+
+
 _active: TelemetryService | None = None
 _active_lock = threading.Lock()
 
@@ -79,9 +88,26 @@ class TelemetryService:
         from zerolag.extension.http import HttpResponse  # lazy: the seam's HTTP types
 
         self._response = HttpResponse
-        port = self._ctx.serve_http(self._handle, port=0, name="telemetry")
-        uri = f"http://sandbox.localdomain:{port}"
-        result = subscribe(self._ctx.runtime_api, self._ctx.extension_id, uri)
+        early, sock = self._ctx.telemetry_subscription, self._ctx.listener("telemetry")
+        if early is not None and sock is not None:
+            # subscribed right after registering, on this listener: what the platform sent since waits
+            # in its backlog
+            port = self._ctx.serve_http(
+                self._handle,
+                sock=sock,
+                name="telemetry",
+                max_body=MAX_DELIVERY_BYTES,
+                decode_cost=_decode_cost,
+            )
+            uri = f"http://sandbox.localdomain:{port}"
+            status, schema, text = early
+            result = interpret(schema, status, text) if status else SubscribeResult(None, 0, text)
+        else:
+            port = self._ctx.serve_http(
+                self._handle, port=0, name="telemetry", max_body=MAX_DELIVERY_BYTES, decode_cost=_decode_cost
+            )
+            uri = f"http://sandbox.localdomain:{port}"
+            result = subscribe(self._ctx.runtime_api, self._ctx.extension_id, uri)
         if not result.ok:
             self._ctx.pipeline.counters.add("telemetry_subscription_refused")
             _log.warning(

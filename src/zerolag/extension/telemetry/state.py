@@ -80,6 +80,7 @@ class Invocation:
     logs: list[LogEntry] = field(default_factory=list)
     log_bytes: int = 0
     agent: AgentView = field(default_factory=AgentView)
+    printed_error: tuple[str, str] | None = None  # the runtime's error record (type, message), if printed
 
     def set_tracing(self, value: object) -> None:
         """Record the X-Ray/W3C trace header (the first one seen wins)."""
@@ -117,3 +118,4 @@ class InitPhase:
     runtime_done_ns: int | None = None
     report: Record | None = None
     report_ns: int | None = None
+    printed_error: tuple[str, str] | None = None  # the runtime's error record during Init, if printed

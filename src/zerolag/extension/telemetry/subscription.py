@@ -90,10 +90,10 @@ def _put(runtime_api: str, extension_id: str, body: TelemetrySubscription, timeo
         return SubscribeResult(None, 0, f"{exc.__class__.__name__}: {exc}")
     finally:
         conn.close()
-    return _interpret(str(body["schemaVersion"]), resp.status, text)
+    return interpret(str(body["schemaVersion"]), resp.status, text)
 
 
-def _interpret(schema: str, status: int, text: str) -> SubscribeResult:
+def interpret(schema: str, status: int, text: str) -> SubscribeResult:
     """200/202 accept, unless the body is an error object (RIE answers 202 ``Telemetry.NotSupported``)."""
     error = ""
     try:

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger(__name__)
 PATHS: Final = frozenset({"/v1/monitoring-data", "/v1/composite-monitoring-data"})
+# A body is parsed whole (json.loads, then OTLP dicts): bounded to 1 MiB (an agent's batch is kilobytes), and
+# its decoding reserved in the shared intake budget at ~32 times its size (docs/extension.md).
+MAX_BODY: Final = 1024 * 1024
+DECODE_FACTOR: Final = 32
 Submit = Callable[[Signal, bytes, int, "str | None"], None]
 Count = Callable[[str, int], None]
 NoteAgent = Callable[[str, str, bytes, bool], None]
@@ -58,7 +62,15 @@ class ThundraReceiver:
             self._count("thundra_bad_bodies", 1)
             _log.exception("Thundra body could not be translated on %s", path)
             return 400, b'{"message":"bad request"}'
-        self._forward(out)
+        if out.invalid:
+            self._count("thundra_invalid_records", out.invalid)
+            _log.warning("Thundra records dropped on %s: %d could not become valid OTLP", path, out.invalid)
+        try:
+            self._forward(out)
+        except Exception:  # every record was checked on its own: this would be a bug, never a 500
+            self._count("thundra_bad_bodies", 1)
+            _log.exception("Thundra body could not be forwarded on %s", path)
+            return 400, b'{"message":"bad request"}'
         return 200, b'{"message":"ok"}'
 
     def _forward(self, out: Translated) -> None:
@@ -91,6 +103,7 @@ class ThundraReceiver:
 def start(ctx: ExtensionContext) -> None:
     """Serve the Thundra paths on the listener bound before registration (``ZEROLAG_THUNDRA_PORT``)."""
     from zerolag.extension.http import HttpResponse
+    from zerolag.extension.server import bind_loopback
     from zerolag.extension.telemetry import note_agent_data
     from zerolag.extension.telemetry.service import resource_from_env
 
@@ -113,9 +126,11 @@ def start(ctx: ExtensionContext) -> None:
         status, body = receiver.handle(req.method, req.path, req.body)
         return HttpResponse(status, body)
 
+    def cost(headers: dict[str, str], body: int) -> int:
+        return DECODE_FACTOR * body
+
     sock = ctx.listener("thundra")
     if sock is None:
-        port = ctx.serve_http(handler, port=ctx.config.thundra_port, name="thundra")
-    else:
-        port = ctx.serve_http(handler, sock=sock, name="thundra")
+        sock = bind_loopback(ctx.config.thundra_port)
+    port = ctx.serve_http(handler, sock=sock, name="thundra", max_body=MAX_BODY, decode_cost=cost)
     _log.info("Thundra-compatible receiver on 127.0.0.1:%d", port)

@@ -41,7 +41,8 @@ class Translated:
     items: dict[str, int] = field(default_factory=dict)
     request_ids: list[str] = field(default_factory=list)  # invocations whose Invocation record was in it
     partial_request_ids: list[str] = field(default_factory=list)  # spans/logs seen but no Invocation
-    skipped: int = 0
+    skipped: int = 0  # records of a type that has no OTLP form
+    invalid: int = 0  # records that cannot become valid OTLP (bad timestamps, nesting too deep...)
 
 
 def trace_id(uuid: object) -> str:
@@ -87,28 +88,31 @@ def translate(body: bytes, base_resource: dict[str, object]) -> Translated:
     """Translate one POST body. Raises :class:`ThundraError` for a body that is not a Thundra payload."""
     records = parse_body(body)
     out = Translated()
-    invocations = {r.get("spanId"): r for r in records if r.get("type") == "Invocation"}
+    invocations = {str(r.get("spanId")) for r in records if r.get("type") == "Invocation"}
     spans: list[Data] = []
     metrics: list[Data] = []
     logs: list[Data] = []
     resource = dict(base_resource)
     for record in records:
         kind = record.get("type")
-        resource.update(_resource(record))
         try:
             if kind == "Invocation":
-                spans.append(_invocation_span(record, _root_span(records, record)))
+                spans.append(_checked("Span", _invocation_span(record, _root_span(records, record))))
                 out.request_ids.append(_request_id(record))
-            elif kind == "Span" and record.get("id") not in invocations:
-                spans.append(_child_span(record))
+            elif kind == "Span" and str(record.get("id")) not in invocations:
+                spans.append(_checked("Span", _child_span(record)))
             elif kind == "Log":
-                logs.append(_log_record(record))
+                logs.append(_checked("LogRecord", _log_record(record)))
             elif kind == "Metric":
-                metrics.extend(_gauges(record))
+                metrics.extend(_checked("Metric", g) for g in _gauges(record))
             elif kind != "Span":
                 out.skipped += 1
-        except (TypeError, ValueError, KeyError, AttributeError):
-            out.skipped += 1
+                continue
+            record_resource = _resource(record)
+            _checked("Resource", {"attributes": ob.attributes(record_resource)})
+            resource.update(record_resource)
+        except (TypeError, ValueError, KeyError, AttributeError, OverflowError, RecursionError):
+            out.invalid += 1  # this record only: the others of the POST are kept
     out.request_ids = [r for r in out.request_ids if r]
     if not out.request_ids:
         out.partial_request_ids = sorted({rid for r in records if (rid := _request_id(r))})
@@ -144,10 +148,25 @@ def _request_id(record: Data) -> str:
     return rid if isinstance(rid, str) else ""
 
 
+_MAX_NS: Final = 2**64 - 1
+
+
 def _ns(ms: object) -> int:
+    """Epoch milliseconds to nanoseconds; ValueError unless it fits OTLP's fixed64 (so 0..~5.8e14 s)."""
     if isinstance(ms, bool) or not isinstance(ms, (int, float)):
         raise TypeError("timestamp is not a number")
+    if not (0 <= ms <= _MAX_NS // 1_000_000):  # also false for NaN
+        raise ValueError("timestamp out of range")
     return int(ms * 1_000_000)
+
+
+def _checked(message: str, item: Data) -> Data:
+    """``item`` when it encodes to an OTLP ``message`` that a standard decoder accepts (our own, with its
+    nesting limit, UTF-8 and id checks: docs/otlp.md); ValueError otherwise."""
+    from zerolag.otlp import protobuf
+
+    protobuf.decode_message(message, protobuf.encode_message(message, item))
+    return item
 
 
 def _root_span(records: list[Data], invocation: Data) -> Data | None:
@@ -225,7 +244,7 @@ def _child_span(span: Data) -> Data:
 
 def _span_log(entry: Data) -> Data:
     stamp = entry.get("timestamp")
-    time_ns = _ns(stamp) if isinstance(stamp, (int, float)) else 0
+    time_ns = _ns(stamp) if isinstance(stamp, (int, float)) and not isinstance(stamp, bool) else 0
     fields = {k: v for k, v in entry.items() if k != "timestamp"}
     return ob.event(str(entry.get("name") or "log"), time_ns, fields)
 

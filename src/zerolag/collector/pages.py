@@ -254,11 +254,14 @@ def charts_page(buckets: Sequence[Bucket], functions: Sequence[str], function: s
     return layout("Charts", f"<h2>Charts</h2>{form}<div class='charts'>{''.join(charts)}</div>")
 
 
-def key_page(message: str) -> str:
-    """The page asking a browser for a key (sent back as ``?key=``, which sets a cookie)."""
+def key_page(message: str, next_path: str = "/") -> str:
+    """The page asking a browser for a key: POSTed to /login (never in a URL), which sets a cookie and
+    goes back to ``next_path``."""
     form = (
-        '<form method="get"><label>API key <input type="password" name="key" id="key" autofocus></label>'
-        '<button type="submit">Open</button></form>'
+        '<form method="post" action="/login">'
+        f'<input type="hidden" name="next" value="{escape(next_path)}">'
+        '<label>API key <input type="password" name="key" id="key" autocomplete="current-password" autofocus>'
+        '</label><button type="submit">Open</button></form>'
     )
     return layout("Key needed", f"<h2>{escape(message)}</h2>{form}")
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from typing import Any, Final
+
+from zerolag.collector.db import Reader
 
 STATUSES: Final = ("ok", "error", "timeout", "oom")
 INVOCATION_COLUMNS: Final = (
@@ -25,13 +26,13 @@ class Filters:
     before_ns: int | None = None  # only invocations that started before this (the "older" page)
 
 
-def _invocation(row: sqlite3.Row) -> dict[str, Any]:
+def _invocation(row: Any) -> dict[str, Any]:
     item = dict(row)
     item["cold_start"] = None if item["cold_start"] is None else bool(item["cold_start"])
     return item
 
 
-def functions(db: sqlite3.Connection) -> list[str]:
+def functions(db: Reader) -> list[str]:
     """Every function with at least one invocation, by name."""
     rows = db.execute(
         "SELECT DISTINCT function FROM invocations WHERE function IS NOT NULL ORDER BY function"
@@ -39,7 +40,7 @@ def functions(db: sqlite3.Connection) -> list[str]:
     return [row[0] for row in rows]
 
 
-def invocations(db: sqlite3.Connection, filters: Filters) -> list[dict[str, Any]]:
+def invocations(db: Reader, filters: Filters) -> list[dict[str, Any]]:
     """The newest invocations matching ``filters``."""
     where: list[str] = []
     params: list[object] = []
@@ -63,7 +64,7 @@ def invocations(db: sqlite3.Connection, filters: Filters) -> list[dict[str, Any]
     return [_invocation(row) for row in db.execute(sql, params)]
 
 
-def invocation(db: sqlite3.Connection, ident: str) -> dict[str, Any] | None:
+def invocation(db: Reader, ident: str) -> dict[str, Any] | None:
     """One invocation by request id, or by trace id (its newest invocation)."""
     sql = f"SELECT {INVOCATION_COLUMNS} FROM invocations WHERE request_id = ?"  # noqa: S608
     row = db.execute(sql, (ident,)).fetchone()
@@ -73,7 +74,7 @@ def invocation(db: sqlite3.Connection, ident: str) -> dict[str, Any] | None:
     return None if row is None else _invocation(row)
 
 
-def spans(db: sqlite3.Connection, trace_id: str | None, request_id: str | None) -> list[dict[str, Any]]:
+def spans(db: Reader, trace_id: str | None, request_id: str | None) -> list[dict[str, Any]]:
     """The invocation's spans: its trace's (except other invocations' in a shared trace) and any tagged with
     its request id, by start time, each with its events."""
     rows = db.execute(
@@ -100,7 +101,7 @@ def spans(db: sqlite3.Connection, trace_id: str | None, request_id: str | None) 
     return result
 
 
-def logs(db: sqlite3.Connection, request_id: str | None, trace_id: str | None) -> list[dict[str, Any]]:
+def logs(db: Reader, request_id: str | None, trace_id: str | None) -> list[dict[str, Any]]:
     """The invocation's log records: by request id, else by trace id, oldest first."""
     rows = db.execute(
         "SELECT time_ns, function, request_id, trace_id, span_id, severity_number, severity_text, body, "
@@ -111,7 +112,7 @@ def logs(db: sqlite3.Connection, request_id: str | None, trace_id: str | None) -
     return [dict(row, attributes=json.loads(row["attributes"])) for row in rows]
 
 
-def metric_points(db: sqlite3.Connection, request_id: str) -> list[dict[str, Any]]:
+def metric_points(db: Reader, request_id: str) -> list[dict[str, Any]]:
     """The metric points reported for one invocation (the platform's numbers among them)."""
     rows = db.execute(
         "SELECT time_ns, name, unit, kind, value, count, sum, attributes FROM metric_points "
@@ -121,7 +122,7 @@ def metric_points(db: sqlite3.Connection, request_id: str) -> list[dict[str, Any
     return [dict(row, attributes=json.loads(row["attributes"])) for row in rows]
 
 
-def detail(db: sqlite3.Connection, ident: str) -> dict[str, Any] | None:
+def detail(db: Reader, ident: str) -> dict[str, Any] | None:
     """Everything the invocation page shows: the invocation, its spans, logs and metric points."""
     inv = invocation(db, ident)
     if inv is None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from zerolag.collector.db import Reader
 
 MAX_ROWS = 200_000
 
@@ -62,7 +63,7 @@ def _bucket(
 
 
 def buckets(
-    db: sqlite3.Connection,
+    db: Reader,
     *,
     function: str | None = None,
     count: int | None = None,

@@ -23,7 +23,8 @@ def offsite(location: str) -> bool:
 
 
 @pytest.mark.parametrize(
-    "path", ["/\\evil.example", "/\\\\evil.example", "//evil.example", "/%5Cevil.example", "/%09/evil.example"]
+    "path",
+    ["/\\evil.example", "/\\\\evil.example", "//evil.example", "/%5Cevil.example", "/%09/evil.example"],
 )
 def test_the_key_link_redirect_stays_on_the_site(client: Client, path: str) -> None:
     status, headers, _ = client.request("GET", f"{path}?key={READ_KEY}")

@@ -182,7 +182,8 @@ def test_bodies_in_flight_share_one_budget_and_past_it_get_a_retryable_503(tmp_p
 
 
 @pytest.mark.parametrize(
-    "request_line", [b"-v\r\n\r\n", b"GET -v HTTP/1.1\r\n\r\n", b"GET / HTTP/1.1 -v\r\n\r\n", b"\x16\x03\x01\r\n\r\n"]
+    "request_line",
+    [b"-v\r\n\r\n", b"GET -v HTTP/1.1\r\n\r\n", b"GET / HTTP/1.1 -v\r\n\r\n", b"\x16\x03\x01\r\n\r\n"],
 )
 def test_a_malformed_request_line_is_400(collector: Collector, request_line: bytes) -> None:
     with raw_http.connect(collector.port, timeout=10) as sock:

@@ -59,7 +59,8 @@ def test_the_key_form_redirect_stays_on_the_site(client: Client, target: str) ->
 def test_a_wrong_key_in_the_form_is_401(client: Client) -> None:
     body = urlencode({"key": "nope", "next": "/"}).encode()
     status, headers, _ = client.request("POST", "/login", body, FORM)
-    assert status == 401 and "set-cookie" not in headers
+    assert status == 401
+    assert "set-cookie" not in headers
     assert client.request("POST", "/login", b"\xff\xfe=\xff", FORM)[0] == 400
     assert client.request("POST", "/login", b"key=x", {"Content-Type": "text/plain"})[0] == 415
 

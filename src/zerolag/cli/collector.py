@@ -1,4 +1,4 @@
-"""``zerolag collector serve``: the OTLP receiver, SQLite store and viewer on one port."""
+"""``zerolag collector serve``: the OTLP receiver, its store (SQLite or PostgreSQL) and the viewer."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ DEFAULT_PORT = 4320  # not 4318: on one machine the extension's local receiver m
 
 @click.group()
 def collector() -> None:
-    """The zerolag collector (OTLP/HTTP receiver, SQLite store, viewer)."""
+    """The zerolag collector (OTLP/HTTP receiver, SQLite or PostgreSQL store, viewer)."""
 
 
 @collector.command()
@@ -25,7 +25,13 @@ def collector() -> None:
     show_default=True,
     type=click.Path(dir_okay=False, path_type=Path),
     envvar="ZEROLAG_COLLECTOR_DB",
-    help="SQLite file (created when missing).",
+    help="SQLite file (created when missing), unless --store is given.",
+)
+@click.option(
+    "--store",
+    "store",
+    envvar="ZEROLAG_COLLECTOR_STORE",
+    help="sqlite:///path or postgresql://user@host/db (several collectors may share one PostgreSQL).",
 )
 @click.option(
     "--ingest-key",
@@ -52,6 +58,7 @@ def serve(  # noqa: PLR0917 (click passes options by keyword)
     host: str,
     port: int,
     db_path: Path,
+    store: str | None,
     ingest_keys: tuple[str, ...],
     read_keys: tuple[str, ...],
     retention_hours: float,
@@ -68,6 +75,7 @@ def serve(  # noqa: PLR0917 (click passes options by keyword)
     )
     config = CollectorConfig(
         db_path=db_path,
+        store=store,
         ingest_keys=frozenset(ingest_keys),
         read_keys=frozenset(read_keys),
         host=host,
@@ -75,12 +83,16 @@ def serve(  # noqa: PLR0917 (click passes options by keyword)
         retention_hours=retention_hours if retention_hours > 0 else None,
         max_db_mb=max_db_mb if max_db_mb > 0 else None,
     )
+    from zerolag.collector.db import StoreError
+
     try:
         running = Collector(config)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    except (StoreError, ValueError) as exc:
+        raise click.ClickException(f"cannot open the store: {exc}") from exc
     click.echo(f"zerolag collector on {running.url}  (OTLP: {running.url}/v1/traces|metrics|logs)")
-    click.echo(f"viewer: {running.url}/?key=<your key>   store: {db_path}")
+    click.echo(f"viewer: {running.url}/   store: {running.store.description}", nl=True)
     try:
         running.serve_forever()
     except KeyboardInterrupt:

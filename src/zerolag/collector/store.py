@@ -128,9 +128,14 @@ class Store:
 
     @staticmethod
     def _write(db: sqlite3.Connection, rows: Rows) -> None:
+        plain = [span for span, events in zip(rows.spans, rows.events, strict=True) if not events]
+        if plain:
+            db.executemany(schema.INSERT_SPAN, plain)
         for span, events in zip(rows.spans, rows.events, strict=True):
+            if not events:
+                continue
             cursor = db.execute(schema.INSERT_SPAN, span)
-            if cursor.rowcount == 1 and events:  # a resent duplicate span adds nothing
+            if cursor.rowcount == 1:  # a resent duplicate span adds nothing
                 span_pk = cursor.lastrowid
                 db.executemany(schema.INSERT_EVENT, [(span_pk, *event) for event in events])
         if rows.logs:

@@ -53,6 +53,20 @@ def collector() -> None:
 @click.option(
     "--max-db-mb", type=float, default=1024.0, show_default=True, help="Drop the oldest data above this."
 )
+@click.option(
+    "--max-connections",
+    type=click.IntRange(1),
+    default=1000,
+    show_default=True,
+    help="Open connections at once.",
+)
+@click.option(
+    "--decode-memory-mb",
+    type=click.IntRange(16),
+    default=512,
+    show_default=True,
+    help="Estimated memory for requests being decoded at once (past it, clients get a retryable 503).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log every request (paths only, never keys).")
 def serve(  # noqa: PLR0917 (click passes options by keyword)
     host: str,
@@ -63,6 +77,8 @@ def serve(  # noqa: PLR0917 (click passes options by keyword)
     read_keys: tuple[str, ...],
     retention_hours: float,
     max_db_mb: float,
+    max_connections: int,
+    decode_memory_mb: int,
     verbose: bool,
 ) -> None:
     """Receive OTLP on /v1/{traces,metrics,logs} and serve the viewer on /, until Ctrl-C."""
@@ -82,6 +98,8 @@ def serve(  # noqa: PLR0917 (click passes options by keyword)
         port=port,
         retention_hours=retention_hours if retention_hours > 0 else None,
         max_db_mb=max_db_mb if max_db_mb > 0 else None,
+        max_connections=max_connections,
+        max_decode_bytes=decode_memory_mb * 1024 * 1024,
     )
     from zerolag.collector.db import StoreError
 

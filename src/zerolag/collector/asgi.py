@@ -72,6 +72,8 @@ class AsgiApp:
             logger.exception("%s %s failed", scope.get("method"), scope.get("path"))
             response, close = Response(500, "text/plain", b"internal error\n"), True
         await _send(send, response, close=close)
+        if logger.isEnabledFor(logging.DEBUG):  # the path only: a query may hold ?key=
+            logger.debug("%s %s %d", scope["method"], scope["path"], response.status)
 
     async def _respond(self, scope: Scope, receive: Receive) -> tuple[Response, bool]:
         raw = scope["headers"]

@@ -16,10 +16,11 @@ from typing import Final
 
 from zerolag.otlp import CONTENT_TYPE_JSON
 
-# Peak bytes of Python objects per byte of decoded body, measured in benchmarks/bench_collector.py: a JSON
-# request becomes dicts and strings many times its size; a protobuf one, message objects and the dict form.
+# Peak bytes of Python objects per byte of decoded body. Measured (benchmarks/bench_collector.py prints the
+# peak RSS): about 11 for JSON spans and 7 for protobuf spans with a few attributes each; the estimates leave
+# room for shapes with more, smaller values (a 1-byte protobuf attribute still costs a dict slot, a string).
 DECODE_COST_PER_BYTE: Final = {CONTENT_TYPE_JSON: 24}
-DEFAULT_DECODE_COST_PER_BYTE: Final = 12
+DEFAULT_DECODE_COST_PER_BYTE: Final = 16
 
 
 class BudgetExceeded(Exception):

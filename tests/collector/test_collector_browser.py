@@ -299,3 +299,26 @@ def test_charts_render(browser: Any, viewer: Collector, tmp_path: Path) -> None:
     assert len(browser.find_elements(By.CSS_SELECTOR, "#chart-duration polyline.series")) == 3
     assert browser.find_elements(By.CSS_SELECTOR, "#chart-errors rect.bar")
     shoot(browser, tmp_path, "charts")
+
+
+def test_the_key_form_logs_in_by_post_and_keeps_the_key_out_of_urls(browser: Any, viewer: Collector) -> None:
+    """A real browser under the viewer's Content-Security-Policy: typing the key into the form opens the page
+    asked for; the key never appears in a URL (no GET form), and the styles still apply."""
+    from selenium.webdriver.common.by import By
+
+    browser.delete_all_cookies()
+    browser.get(f"{viewer.url}/?status=timeout")
+    field = browser.find_element(By.NAME, "key")
+    field.send_keys(READ_KEY)
+    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
+    assert browser.current_url == f"{viewer.url}/?status=timeout"
+    assert READ_KEY not in browser.current_url
+    history = browser.execute_script(
+        "return performance.getEntriesByType('navigation').map(e => e.name).join(' ')"
+    )
+    assert READ_KEY not in history
+    rows = browser.find_elements(By.CSS_SELECTOR, "#invocations tbody tr")
+    assert rows
+    assert all("timeout" in r.text.lower() for r in rows)
+    badge = browser.find_element(By.CSS_SELECTOR, ".badge.timeout")
+    assert badge.value_of_css_property("background-color") not in ("rgba(0, 0, 0, 0)", "transparent")

@@ -59,12 +59,15 @@ class Rows:
 
 
 _INT64 = (-(2**63), 2**63 - 1)
+_INT64_MIN, _INT64_MAX = _INT64
 
 
 def _int(value: Any) -> int:
     """An OTLP integer as SQLite can hold it: uint64 timestamps past 2262 are clamped to int64."""
+    if type(value) is int and _INT64_MIN <= value <= _INT64_MAX:  # the common case, first
+        return value
     number = int(value) if value not in (None, "") else 0
-    return min(max(number, _INT64[0]), _INT64[1])
+    return min(max(number, _INT64_MIN), _INT64_MAX)
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)  # one encoder: json.dumps builds one per call

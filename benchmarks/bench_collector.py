@@ -180,7 +180,7 @@ def worst_case(collectors: list[CollectorProcess], bodies: list[bytes]) -> int:
 
 
 def store_row(
-    name: str, stores: list[list[str]], bodies: list[bytes], worst: list[bytes], spans: int, clients: int
+    name: str, stores: list[list[str]], bodies: list[bytes], worst: list[bytes], *, spans: int, clients: int
 ) -> tuple[str, float, int, str]:
     collectors = [CollectorProcess(args) for args in stores]
     try:
@@ -255,8 +255,8 @@ def main() -> None:
     rows += stage_rows(requests[:100], args.spans)
     size = sum(len(b) for b in bodies) / len(bodies)
     print(
-        f"collector ingest: {args.requests} requests x {args.spans} spans ({size / 1024:.1f} KiB gzip each) over "
-        f"{args.clients} connections; worst accepted input: 4 x {len(worst[0]) / MB:.1f} MB JSON at once"
+        f"collector ingest: {args.requests} requests x {args.spans} spans ({size / 1024:.1f} KiB gzip each)"
+        f" over {args.clients} connections; worst input: 4 x {len(worst[0]) / MB:.1f} MB JSON at once"
     )
     print(f"{'path':42} {'spans/s':>10} {'failed':>7} {'peak RSS MB':>12}")
     print(f"{'-' * 42} {'-' * 10} {'-' * 7} {'-' * 12}")

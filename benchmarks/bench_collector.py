@@ -19,6 +19,7 @@ import argparse
 import gzip
 import http.client
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -117,6 +118,11 @@ class CollectorProcess:
             )
         self.port = int(line.split()[3].rsplit(":", 1)[1])
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the process has used (what it costs, whatever else runs on the machine)."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def peak_rss(self) -> int:
         status = Path(f"/proc/{self.proc.pid}/status").read_text()
         return int(status.split("VmHWM:")[1].split()[0]) * 1024
@@ -181,30 +187,34 @@ def worst_case(collectors: list[CollectorProcess], bodies: list[bytes]) -> int:
 
 def store_row(
     name: str, stores: list[list[str]], bodies: list[bytes], worst: list[bytes], *, spans: int, clients: int
-) -> tuple[str, float, int, str]:
+) -> tuple[str, float, float, int, str]:
     collectors = [CollectorProcess(args) for args in stores]
     try:
+        cpu = sum(c.cpu_seconds() for c in collectors)
         seconds, failed = send_all([c.port for c in collectors], bodies, clients)
+        cpu = sum(c.cpu_seconds() for c in collectors) - cpu
         failed += worst_case(collectors, worst)
         rss = " / ".join(f"{c.peak_rss() / MB:.0f}" for c in collectors)
     finally:
         for c in collectors:
             c.stop()
-    return name, len(bodies) * spans / seconds, failed, rss
+    n = len(bodies) * spans
+    return name, n / seconds, n / cpu, failed, rss
 
 
-def stage_rows(requests: list[dict[str, Any]], spans: int) -> list[tuple[str, float, int, str]]:
+def stage_rows(requests: list[dict[str, Any]], spans: int) -> list[tuple[str, float, float, int, str]]:
     encoded = [protobuf.encode("traces", r) for r in requests]
     n = len(requests) * spans
     rows = []
     for name, decode in (
-        ("stage: decode + rows, protobuf runtime", lambda e: otlp_pb.trace_rows(e, 0)),
-        ("stage: decode + rows, stdlib decoder", lambda e: trace_rows(protobuf.decode("traces", e), 0)),
+        ("stage: decode+rows, protobuf runtime", lambda e: otlp_pb.trace_rows(e, 0)),
+        ("stage: decode+rows, stdlib (before)", lambda e: trace_rows(protobuf.decode("traces", e), 0)),
     ):
         start = time.process_time()
         for e in encoded:
             decode(e)
-        rows.append((name, n / (time.process_time() - start), 0, "-"))
+        rate = n / (time.process_time() - start)
+        rows.append((name, rate, rate, 0, "-"))
     return rows
 
 
@@ -222,34 +232,20 @@ def main() -> None:
     worst = [worst_json(i, 2 * MB if args.quick else 16 * MB - 4096) for i in range(4)]
     from pg_server import PostgresServer, binaries
 
+    def row(name: str, stores: list[list[str]]) -> tuple[str, float, float, int, str]:
+        return store_row(name, stores, bodies, worst, spans=args.spans, clients=args.clients)
+
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        rows.append(
-            store_row(
-                "SQLite, 1 collector", [["--db", f"{tmp}/a.db"]], bodies, worst, args.spans, args.clients
-            )
-        )
+        rows.append(row("SQLite, 1 collector", [["--db", f"{tmp}/a.db"]]))
         if binaries() is None:
             print("PostgreSQL not installed (scripts/setup-system.sh): its rows are skipped", file=sys.stderr)
         else:
             server = PostgresServer().start()
             try:
                 one, two = server.create_database("bench1"), server.create_database("bench2")
-                rows.append(
-                    store_row(
-                        "PostgreSQL, 1 collector", [["--store", one]], bodies, worst, args.spans, args.clients
-                    )
-                )
-                rows.append(
-                    store_row(
-                        "PostgreSQL, 2 collectors",
-                        [["--store", two]] * 2,
-                        bodies,
-                        worst,
-                        args.spans,
-                        args.clients,
-                    )
-                )
+                rows.append(row("PostgreSQL, 1 collector", [["--store", one]]))
+                rows.append(row("PostgreSQL, 2 collectors", [["--store", two]] * 2))
             finally:
                 server.stop()
     rows += stage_rows(requests[:100], args.spans)
@@ -258,10 +254,11 @@ def main() -> None:
         f"collector ingest: {args.requests} requests x {args.spans} spans ({size / 1024:.1f} KiB gzip each)"
         f" over {args.clients} connections; worst input: 4 x {len(worst[0]) / MB:.1f} MB JSON at once"
     )
-    print(f"{'path':42} {'spans/s':>10} {'failed':>7} {'peak RSS MB':>12}")
-    print(f"{'-' * 42} {'-' * 10} {'-' * 7} {'-' * 12}")
-    for name, rate, failed, rss in rows:
-        print(f"{name:42} {rate:10,.0f} {failed:7d} {rss:>12}")
+    print("spans/s: wall clock, all collectors together; per CPU-s: spans per second of collector CPU time")
+    print(f"{'path':40} {'spans/s':>9} {'per CPU-s':>10} {'failed':>7} {'peak RSS MB':>12}")
+    print(f"{'-' * 40} {'-' * 9} {'-' * 10} {'-' * 7} {'-' * 12}")
+    for name, rate, per_cpu, failed, rss in rows:
+        print(f"{name:40} {rate:9,.0f} {per_cpu:10,.0f} {failed:7d} {rss:>12}")
 
 
 if __name__ == "__main__":

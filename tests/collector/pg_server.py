@@ -69,21 +69,16 @@ class PostgresServer:
             "--encoding=UTF8",
             "--no-sync",
         )
-        options = f"-k {self.socket_dir} -p {self.port} -c listen_addresses='' -c fsync=off"
-        self._run(
-            str(self.bindir / "pg_ctl"),
-            "-D",
-            str(self.data),
-            "-o",
-            options,
-            "-l",
-            str(self.root / "log"),
-            "-w",
-            "-t",
-            "60",
-            "start",
-        )
+        self.pg_ctl("start")
         return self
+
+    def pg_ctl(self, action: str, *options: str) -> None:
+        """``pg_ctl start`` (with this cluster's socket-only settings), ``stop``, ..., waiting for it."""
+        argv = [str(self.bindir / "pg_ctl"), "-D", str(self.data), "-w", "-t", "60", *options]
+        if action == "start":
+            settings = f"-k {self.socket_dir} -p {self.port} -c listen_addresses='' -c fsync=off"
+            argv += ["-o", settings, "-l", str(self.root / "log")]
+        self._run(*argv, action)
 
     def url(self, database: str = "postgres") -> str:
         host = quote(str(self.socket_dir), safe="")
@@ -104,7 +99,7 @@ class PostgresServer:
 
     def stop(self) -> None:
         try:
-            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+            self.pg_ctl("stop", "-m", "immediate")
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
             pass
         shutil.rmtree(self.root, ignore_errors=True)

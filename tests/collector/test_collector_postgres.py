@@ -254,3 +254,27 @@ def test_a_bad_store_url_fails_clearly(bad: str) -> None:
     with pytest.raises(Exception) as caught:
         open_store(bad)
     assert "postgresql" in str(caught.value).lower() or "connect" in str(caught.value).lower()
+
+
+def test_a_database_that_goes_away_gets_retryable_503s_and_recovers(tmp_path: Path) -> None:
+    """PostgreSQL down: exports get 503 (retryable, nothing half-stored), the viewer 503, never a 500;
+    back up: the same collector stores again without a restart."""
+    from pg_server import PostgresServer
+
+    server = PostgresServer().start()
+    try:
+        url = server.create_database("flaky")
+        with Collector(make_config(tmp_path, store=url)) as collector:
+            client = Client(collector)
+            assert client.export("traces", invocation_trace("fn", "before"))[0] == 200
+            server.pg_ctl("stop", "-m", "fast")
+            status, headers, _ = client.export("traces", invocation_trace("fn", "during"))
+            assert status == 503
+            assert headers.get("retry-after")
+            assert client.request("GET", "/api/invocations", headers={"X-Api-Key": READ_KEY})[0] == 503
+            server.pg_ctl("start")
+            assert client.export("traces", invocation_trace("fn", "after"))[0] == 200
+            ids = {i["request_id"] for i in client.get_json("/api/invocations")["invocations"]}
+            assert ids == {"before", "after"}
+    finally:
+        server.stop()

@@ -207,8 +207,12 @@ class App:
             if is_api:
                 return _json(401, {"error": "missing or unknown API key"})
             return _html(401, pages.key_page("This viewer needs an API key.", same_site_path(request.target)))
-        with self.store.reader() as db:
-            return self._route(db, path, query)
+        try:
+            with self.store.reader() as db:
+                return self._route(db, path, query)
+        except StoreUnavailable:
+            logger.exception("reading the store failed")
+            return _unavailable(is_api)
 
     def _login(self, path: str, query: dict[str, str]) -> Response:
         """``?key=`` in a link: a valid key becomes a cookie and the URL loses it."""
@@ -344,6 +348,12 @@ def same_site_path(target: str) -> str:
 
 def _reply(reply: receiver.Reply) -> Response:
     return Response(reply.status, reply.content_type, reply.body)
+
+
+def _unavailable(is_api: bool) -> Response:
+    if is_api:
+        return _json(503, {"error": "store unavailable, retry later"})
+    return _html(503, pages.not_found_page("The store is unavailable; try again shortly."))
 
 
 def _retry_later(reply: receiver.Reply) -> Response:

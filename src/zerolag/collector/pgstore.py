@@ -154,6 +154,10 @@ class PostgresStore:
                     raise StoreUnavailable("the database kept refusing the write; retry later") from None
             except (psycopg.DataError, psycopg.IntegrityError, UnicodeEncodeError) as exc:
                 raise UnstorableError(str(exc).splitlines()[0]) from exc
+            except psycopg.OperationalError as exc:
+                if attempt == 0:  # a pooled connection the server closed meanwhile: once more on a new one
+                    continue
+                raise StoreUnavailable(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
             except psycopg.Error as exc:
                 raise StoreUnavailable(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
 
@@ -185,11 +189,12 @@ class PostgresStore:
     def enforce_retention(
         self, *, now_ns: int, max_age_ns: int | None, max_bytes: int | None
     ) -> retention.Outcome:
-        """The SQLite store's rules; skipped (deleting nothing) while another collector runs a pass."""
+        """The SQLite store's rules; skipped (deleting nothing, ``used_bytes`` -1) while another collector
+        runs a pass."""
         with self._pool.connection() as conn:
             locked = conn.execute("SELECT pg_try_advisory_lock(%s)", (RETENTION_LOCK,)).fetchone()
-            if not (locked and locked[0]):
-                return retention.Outcome(deleted_rows=0, used_bytes=_live_bytes(conn))
+            if not (locked and locked[0]):  # another collector is on it: no second scan of the tables
+                return retention.Outcome(deleted_rows=0, used_bytes=-1)
             try:
                 return retention.enforce_with(
                     _PgRetention(conn), now_ns=now_ns, max_age_ns=max_age_ns, max_bytes=max_bytes
@@ -211,7 +216,7 @@ class PostgresStore:
             with self._pool.connection() as conn:
                 yield PgReader(conn)
         except psycopg.OperationalError as exc:
-            raise StoreUnavailable(str(exc).splitlines()[0]) from exc
+            raise StoreUnavailable(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
 
     def close(self) -> None:
         self._pool.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -94,6 +95,7 @@ class App:
         self.store = store
         self.clock = clock
         self.counters = Counters()
+        self._counting = threading.Lock()  # requests run on several worker threads
         self.decode_budget = decode_budget or Budget(config.max_decode_bytes)
 
     def access(self, headers: Mapping[str, str]) -> auth.Access:
@@ -144,7 +146,8 @@ class App:
         return MAX_FORM_BYTES if _path(request.target) == LOGIN_PATH else self.config.max_body_bytes
 
     def _refused(self, status: int) -> None:
-        self.counters.refused[status] = self.counters.refused.get(status, 0) + 1
+        with self._counting:
+            self.counters.refused[status] = self.counters.refused.get(status, 0) + 1
 
     # --- ingest -----------------------------------------------------------------------------------------
     def ingest(self, signal: Signal, request: Request) -> Response:
@@ -179,8 +182,9 @@ class App:
             logger.exception("storing a %s request failed", signal)
             self._refused(503)
             return _retry_later(receiver.failure(503, "store unavailable, retry later", media))
-        self.counters.requests += 1
-        self.counters.items += rows.count()
+        with self._counting:
+            self.counters.requests += 1
+            self.counters.items += rows.count()
         return _reply(receiver.success(media))
 
     def _rows(self, signal: Signal, media: str, data: bytes) -> records.Rows:

@@ -2,8 +2,9 @@
 ``App`` on worker threads, and enforces what only the edge can (docs/collector.md, "Limits"):
 
 - the head is judged before the body is read (``App.admit``): no key, no body;
-- a request with both ``Content-Length`` and ``Transfer-Encoding``, or with two ``Content-Length`` headers,
-  is refused (``400``, connection closed): its framing is ambiguous, the root of request smuggling;
+- a request with both ``Content-Length`` and ``Transfer-Encoding`` is refused (``400``, connection closed):
+  its framing is ambiguous, the root of request smuggling (h11 itself refuses two different
+  ``Content-Length`` values, and merges identical ones as RFC 9110 allows);
 - a body is read within ``body_timeout_s`` in total (``408``), however slowly it trickles, and only up to
   the limit (``413``); chunked bodies are welcome (the OpenTelemetry JS exporter streams);
 - the bytes of bodies being read, across all connections, stay under ``max_buffered_bytes``; past it a

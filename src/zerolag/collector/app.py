@@ -12,11 +12,12 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
-from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
-from zerolag.collector import auth, pages, queries, receiver, records, series
+from zerolag.collector import auth, pages, receiver, records
 from zerolag.collector.config import CollectorConfig
 from zerolag.collector.store import Store
+from zerolag.collector.viewer import layout, routes
 from zerolag.otlp import PATHS, Signal
 
 logger = logging.getLogger(__name__)
@@ -114,6 +115,8 @@ class App:
         path = url.path
         if path == "/healthz":
             return Response(200, "text/plain", b"ok\n")
+        if path.startswith("/static/"):  # the stylesheet and live.js: public, needed by the key form too
+            return _static(path)
         is_api = path.startswith("/api/")
         if "key" in query and not is_api:
             return self._login(path, query)
@@ -135,77 +138,20 @@ class App:
         return Response(303, "text/plain", b"", [("Location", location), ("Set-Cookie", cookie)])
 
     def _route(self, db: sqlite3.Connection, path: str, query: dict[str, str]) -> Response:
-        if path == "/":
-            filters = _filters(query)
-            return _html(
-                200, pages.invocations_page(queries.invocations(db, filters), queries.functions(db), filters)
-            )
-        if path.startswith("/invocations/"):
-            detail = queries.detail(db, unquote(path.removeprefix("/invocations/")))
-            if detail is None:
-                return _html(404, pages.not_found_page("No such invocation."))
-            return _html(200, pages.detail_page(detail))
-        if path == "/charts":
-            function = query.get("function") or None
-            buckets = self._buckets(db, function, query)
-            return _html(200, pages.charts_page(buckets, queries.functions(db), function))
-        return self._api(db, path, query)
-
-    def _buckets(
-        self, db: sqlite3.Connection, function: str | None, query: Mapping[str, str]
-    ) -> list[series.Bucket]:
-        """Chart buckets for ``?function=&buckets=&hours=`` (``hours``: only the last that many hours)."""
-        hours = _float(query.get("hours"))
-        since = None if hours is None else self.clock() - int(hours * 3600e9)
-        return series.buckets(
-            db, function=function, count=_optional_int(query.get("buckets")), since_ns=since
-        )
-
-    def _api(self, db: sqlite3.Connection, path: str, query: dict[str, str]) -> Response:
-        if path == "/api/functions":
-            return _json(200, {"functions": queries.functions(db)})
-        if path == "/api/invocations":
-            return _json(200, {"invocations": queries.invocations(db, _filters(query))})
-        if path.startswith("/api/invocations/"):
-            detail = queries.detail(db, unquote(path.removeprefix("/api/invocations/")))
-            return _json(404, {"error": "no such invocation"}) if detail is None else _json(200, detail)
-        if path == "/api/charts":
-            buckets = self._buckets(db, query.get("function") or None, query)
-            return _json(200, {"buckets": [b.as_dict() for b in buckets]})
+        reply = routes.route(db, path, query, self.clock())
+        if reply is not None:
+            return Response(reply.status, reply.content_type, reply.body, reply.headers)
         if path.startswith("/api/"):
             return _json(404, {"error": "no such endpoint"})
         return _html(404, pages.not_found_page(f"No page at {path}."))
 
 
-def _int(value: str | None, default: int) -> int:
-    try:
-        return max(1, min(int(value or default), 10_000))
-    except ValueError:
-        return default
-
-
-def _float(value: str | None) -> float | None:
-    try:
-        number = float(value) if value else None
-    except ValueError:
-        return None
-    return number if number is not None and 0 < number < 1e6 else None
-
-
-def _optional_int(value: str | None) -> int | None:
-    return None if not value else _int(value, 30)
-
-
-def _filters(query: Mapping[str, str]) -> queries.Filters:
-    cold = query.get("cold_start", "").lower()
-    status = query.get("status") or None
-    return queries.Filters(
-        function=query.get("function") or None,
-        status=status if status in queries.STATUSES else None,
-        cold_start={"true": True, "false": False}.get(cold),
-        limit=_int(query.get("limit"), 100),
-        before_ns=int(before) if (before := query.get("before", "")).isdigit() else None,
-    )
+def _static(path: str) -> Response:
+    found = layout.static_file(path.removeprefix("/static/"))
+    if found is None:
+        return Response(404, "text/plain", b"no such file\n")
+    content_type, body = found
+    return Response(200, content_type, body)
 
 
 def _reply(reply: receiver.Reply) -> Response:

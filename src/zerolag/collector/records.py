@@ -48,6 +48,7 @@ class Rows:
 
     spans: list[tuple[Any, ...]] = field(default_factory=list)
     events: list[list[tuple[Any, ...]]] = field(default_factory=list)  # per span, same order as spans
+    links: list[list[tuple[Any, ...]]] = field(default_factory=list)  # per span, same order as spans
     logs: list[tuple[Any, ...]] = field(default_factory=list)
     points: list[tuple[Any, ...]] = field(default_factory=list)
     invocations: list[Invocation] = field(default_factory=list)
@@ -126,6 +127,12 @@ def trace_rows(request: Mapping[str, Any], now_ns: int) -> Rows:
             for e in span.get("events") or ()
         ]
         rows.events.append(events)
+        rows.links.append(
+            [
+                (link.get("traceId", ""), link.get("spanId", ""), _dumps(A.to_dict(link.get("attributes"))))
+                for link in span.get("links") or ()
+            ]
+        )
         if request_id is None:
             continue
         if _is_invocation_span(span, attrs):

@@ -41,9 +41,11 @@ def delete_before(db: sqlite3.Connection, cutoff_ns: int) -> int:
     deleted = 0
     db.execute("BEGIN IMMEDIATE")
     try:
-        db.execute(
-            "DELETE FROM span_events WHERE span_pk IN (SELECT id FROM spans WHERE start_ns < ?)", (cutoff_ns,)
-        )
+        for child in ("span_events", "span_links"):
+            db.execute(
+                f"DELETE FROM {child} WHERE span_pk IN (SELECT id FROM spans WHERE start_ns < ?)",  # noqa: S608
+                (cutoff_ns,),
+            )
         for table, column in TABLES.items():
             deleted += db.execute(f"DELETE FROM {table} WHERE {column} < ?", (cutoff_ns,)).rowcount  # noqa: S608
     except BaseException:

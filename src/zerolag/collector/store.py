@@ -45,11 +45,13 @@ class Store:
 
     @staticmethod
     def _write(db: sqlite3.Connection, rows: Rows) -> None:
-        for span, events in zip(rows.spans, rows.events, strict=True):
+        links = rows.links or [[] for _ in rows.spans]
+        for span, events, span_links in zip(rows.spans, rows.events, links, strict=True):
             cursor = db.execute(schema.INSERT_SPAN, span)
-            if cursor.rowcount == 1 and events:  # a resent duplicate span adds nothing
+            if cursor.rowcount == 1 and (events or span_links):  # a resent duplicate span adds nothing
                 span_pk = cursor.lastrowid
                 db.executemany(schema.INSERT_EVENT, [(span_pk, *event) for event in events])
+                db.executemany(schema.INSERT_LINK, [(span_pk, *link) for link in span_links])
         if rows.logs:
             db.executemany(schema.INSERT_LOG, rows.logs)
         if rows.points:

@@ -1,0 +1,146 @@
+"""Logs across invocations and custom metrics over a time range, in portable SQL.
+
+Metrics are bucketed in SQL by integer division of the time (``(time_ns - since) / width``), which SQLite
+and PostgreSQL compute alike on integer columns. "Custom" means every metric but the platform's own
+(``aws.lambda.*``, ``faas.*``), whether it came as OTLP or as EMF (the extension turns EMF into OTLP).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any, Final
+
+from zerolag.collector.viewer.search import like_escape
+from zerolag.collector.viewer.timerange import TimeRange
+
+PLATFORM_PREFIXES: Final = ("aws.lambda.", "faas.")
+SEVERITIES: Final = (
+    ("", "any severity", 0),
+    ("debug", "debug+", 5),
+    ("info", "info+", 9),
+    ("warn", "warn+", 13),
+    ("error", "error+", 17),
+    ("fatal", "fatal", 21),
+)
+MAX_LOGS: Final = 1000
+MAX_METRICS: Final = 24
+BUCKETS: Final = 60
+
+
+def min_severity(name: str | None) -> int:
+    """The lowest OTLP severity number the filter ``name`` keeps (0: all)."""
+    return next((number for key, _, number in SEVERITIES if key == (name or "")), 0)
+
+
+@dataclass(frozen=True)
+class LogFilters:
+    function: str | None = None
+    severity: str | None = None
+    text: str | None = None
+    limit: int = 200
+    before_ns: int | None = None
+
+
+def logs(db: sqlite3.Connection, rng: TimeRange, f: LogFilters) -> list[dict[str, Any]]:
+    """The newest log records in ``rng`` matching ``f``."""
+    where = ["time_ns >= ?", "time_ns < ?"]
+    params: list[object] = [rng.since_ns, rng.until_ns]
+    if f.before_ns is not None:
+        where.append("time_ns < ?")
+        params.append(f.before_ns)
+    if f.function:
+        where.append("function = ?")
+        params.append(f.function)
+    if level := min_severity(f.severity):
+        where.append("severity_number >= ?")
+        params.append(level)
+    if f.text:
+        where.append("body LIKE ? ESCAPE '\\'")
+        params.append(f"%{like_escape(f.text)}%")
+    rows = db.execute(
+        "SELECT time_ns, function, request_id, trace_id, span_id, severity_number, severity_text, body "  # noqa: S608
+        f"FROM logs WHERE {' AND '.join(where)} ORDER BY time_ns DESC LIMIT ?",
+        [*params, max(1, min(f.limit, MAX_LOGS))],
+    )
+    return [dict(row) for row in rows]
+
+
+@dataclass
+class Series:
+    name: str
+    unit: str
+    kind: str
+    points: int
+    xs: list[int]
+    values: list[float | None]  # per bucket: the mean of gauges/histograms, the total of sums
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "unit": self.unit,
+            "kind": self.kind,
+            "points": self.points,
+            "buckets": [{"start_ns": x, "value": v} for x, v in zip(self.xs, self.values, strict=True)],
+        }
+
+
+def _is_custom(name: str) -> bool:
+    return not name.startswith(PLATFORM_PREFIXES)
+
+
+def metric_names(
+    db: sqlite3.Connection, rng: TimeRange, function: str | None
+) -> list[tuple[str, str, str, int]]:
+    """``(name, unit, kind, points)`` of the custom metrics with points in ``rng``."""
+    where, params = _where(rng, function)
+    rows = db.execute(
+        f"SELECT name, unit, kind, COUNT(*) FROM metric_points WHERE {where} "  # noqa: S608
+        "GROUP BY name, unit, kind ORDER BY name",
+        params,
+    )
+    return [(r[0], r[1], r[2], int(r[3])) for r in rows if _is_custom(r[0])]
+
+
+def _where(rng: TimeRange, function: str | None) -> tuple[str, list[object]]:
+    where = "time_ns >= ? AND time_ns < ?"
+    params: list[object] = [rng.since_ns, rng.until_ns]
+    if function:
+        where += " AND function = ?"
+        params.append(function)
+    return where, params
+
+
+def metric_series(
+    db: sqlite3.Connection, rng: TimeRange, function: str | None, name: str | None = None
+) -> list[Series]:
+    """Each custom metric (or only ``name``) in ``BUCKETS`` equal buckets over ``rng``."""
+    width = max(1, -(-(rng.until_ns - rng.since_ns) // BUCKETS))
+    xs = [rng.since_ns + i * width for i in range(BUCKETS)]
+    out = []
+    for metric, unit, kind, count in (
+        metric_names(db, rng, function)[:MAX_METRICS]
+        if not name
+        else [m for m in metric_names(db, rng, function) if m[0] == name]
+    ):
+        where, params = _where(rng, function)
+        rows = db.execute(
+            f"SELECT (time_ns - ?) / ? AS b, SUM(value), COUNT(*) FROM metric_points WHERE {where} "  # noqa: S608
+            "AND name = ? AND unit = ? AND kind = ? GROUP BY b",
+            [rng.since_ns, width, *params, metric, unit, kind],
+        )
+        values: list[float | None] = [None] * BUCKETS
+        for bucket, total, n in rows:
+            if 0 <= int(bucket) < BUCKETS:
+                values[int(bucket)] = float(total) if kind == "sum" else float(total) / int(n)
+        out.append(Series(metric, unit, kind, count, xs, values))
+    return out
+
+
+def attributes_of(raw: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -61,6 +61,8 @@ def _absolute_ns(text: str, name: str) -> int:
     if value.isdigit():  # epoch nanoseconds or seconds, as the JSON API reports them
         number = int(value)
         return number if number > 10**14 else number * 10**9
+    if "T" in value:  # an unencoded "+01:00" in a URL arrives as " 01:00"
+        value = re.sub(r" (\d\d:?\d\d)$", r"+\1", value)
     try:
         when = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError as exc:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Final
 
 from zerolag.collector.series import percentile
@@ -51,66 +51,72 @@ class FunctionStats:
     telemetry_overhead_cost_usd: float = 0.0
     telemetry_overhead_cost_share: float | None = None
     last_invocation_ns: int | None = None
-    _durations: list[float] = field(default_factory=list, repr=False)
-    _inits: list[float] = field(default_factory=list, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if not k.startswith("_")}
+        return asdict(self)
 
 
-_ROWS_SQL: Final = (
-    "SELECT function, start_ns, duration_ms, billed_ms, init_ms, cold_start, memory_used_mb, memory_size_mb, "
-    "status FROM invocations WHERE start_ns >= ? AND start_ns < ? AND function IS NOT NULL"
+# Each reads the covering index ``invocations_overview`` (function, start_ns, ...): one range per function.
+_FUNCTIONS_SQL: Final = (
+    "WITH RECURSIVE fns(name) AS ("
+    " SELECT MIN(function) FROM invocations"
+    " UNION ALL SELECT (SELECT MIN(function) FROM invocations WHERE function > fns.name) FROM fns"
+    " WHERE fns.name IS NOT NULL"
+    ") SELECT name FROM fns WHERE name IS NOT NULL"
+)  # a loose index scan: one seek per distinct function, however many invocations there are
+_AGGREGATE_SQL: Final = (
+    "SELECT COUNT(*), "
+    "SUM(CASE WHEN status = 'error' THEN 1 ELSE 0 END), "
+    "SUM(CASE WHEN status = 'timeout' THEN 1 ELSE 0 END), "
+    "SUM(CASE WHEN status = 'oom' THEN 1 ELSE 0 END), "
+    "SUM(CASE WHEN cold_start = 1 THEN 1 ELSE 0 END), "
+    "MAX(memory_used_mb), MAX(memory_size_mb), "
+    "SUM(CASE WHEN memory_size_mb IS NOT NULL THEN billed_ms ELSE 0 END), "
+    "SUM(billed_ms * memory_size_mb), MAX(start_ns) "
+    "FROM invocations WHERE function = ? AND start_ns >= ? AND start_ns < ?"
+)
+_DURATIONS_SQL: Final = (
+    "SELECT duration_ms FROM invocations WHERE function = ? AND start_ns >= ? AND start_ns < ? "
+    "AND duration_ms IS NOT NULL"
+)
+_INITS_SQL: Final = (
+    "SELECT init_ms FROM invocations WHERE function = ? AND start_ns >= ? AND start_ns < ? "
+    "AND cold_start = 1 AND init_ms IS NOT NULL"
 )
 
 
 def overview(db: sqlite3.Connection, rng: TimeRange) -> list[FunctionStats]:
     """Every function with an invocation in ``rng``, by name."""
-    stats: dict[str, FunctionStats] = {}
-    cursor = db.execute(_ROWS_SQL + f" LIMIT {MAX_ROWS}", (rng.since_ns, rng.until_ns))
-    for row in cursor:
-        _add(stats.setdefault(row[0], FunctionStats(row[0])), row)
-    overhead = _post_runtime(db, rng)
-    for name, s in stats.items():
+    names = [row[0] for row in db.execute(_FUNCTIONS_SQL).fetchall()]
+    overhead = _post_runtime(db, rng, names)
+    out = []
+    for name in names:
+        window = (name, rng.since_ns, rng.until_ns)
+        row = db.execute(_AGGREGATE_SQL, window).fetchone()
+        if not row or not row[0]:
+            continue
+        s = FunctionStats(name)
+        s.invocations, s.errors, s.timeouts, s.ooms, s.cold_starts = (int(v or 0) for v in row[:5])
+        s.max_memory_used_mb, s.memory_size_mb = row[5], row[6]
+        s.billed_ms = float(row[7] or 0.0)
+        s.billed_gb_seconds = float(row[8] or 0.0) / 1000 / 1024  # ms·MB → GB-s
+        s.last_invocation_ns = row[9]
+        durations = sorted(r[0] for r in db.execute(_DURATIONS_SQL + f" LIMIT {MAX_ROWS}", window))  # noqa: S608
+        inits = sorted(r[0] for r in db.execute(_INITS_SQL + f" LIMIT {MAX_ROWS}", window))  # noqa: S608
+        s.p50_ms, s.p95_ms, s.p99_ms = (percentile(durations, q) for q in (50, 95, 99))
+        s.init_p50_ms = percentile(inits, 50)
         arch = _architecture(db, name)
         s.architecture, s.architecture_known = arch or pricing.DEFAULT_ARCH, arch is not None
         _finish(s, overhead.get(name))
-    return [stats[name] for name in sorted(stats)]
-
-
-def _add(s: FunctionStats, row: tuple[Any, ...]) -> None:
-    _, start, duration, billed, init, cold, used, size, status = row
-    s.invocations += 1
-    s.last_invocation_ns = start if s.last_invocation_ns is None else max(s.last_invocation_ns, start)
-    if status == "error":
-        s.errors += 1
-    elif status == "timeout":
-        s.timeouts += 1
-    elif status == "oom":
-        s.ooms += 1
-    if duration is not None:
-        s._durations.append(duration)
-    if cold:
-        s.cold_starts += 1
-        if init is not None:
-            s._inits.append(init)
-    if used is not None:
-        s.max_memory_used_mb = used if s.max_memory_used_mb is None else max(s.max_memory_used_mb, used)
-    if size is not None:
-        s.memory_size_mb = size if s.memory_size_mb is None else max(s.memory_size_mb, size)
-    if billed is not None and size is not None:
-        s.billed_ms += billed
-        s.billed_gb_seconds += pricing.gb_seconds(billed, size)
+        out.append(s)
+    return out
 
 
 def _finish(s: FunctionStats, overhead: tuple[int, float] | None) -> None:
     n = s.invocations
     s.error_rate = (s.errors + s.timeouts + s.ooms) / n
     s.timeout_rate, s.oom_rate = s.timeouts / n, s.ooms / n
-    durations = sorted(s._durations)
-    s.p50_ms, s.p95_ms, s.p99_ms = (percentile(durations, q) for q in (50, 95, 99))
     s.cold_start_rate = s.cold_starts / n
-    s.init_p50_ms = percentile(sorted(s._inits), 50)
     if s.max_memory_used_mb is not None and s.memory_size_mb:
         s.memory_used_ratio = s.max_memory_used_mb / s.memory_size_mb
     s.cost_usd = pricing.cost_usd(s.billed_gb_seconds, n, s.architecture)
@@ -123,21 +129,26 @@ def _finish(s: FunctionStats, overhead: tuple[int, float] | None) -> None:
             s.telemetry_overhead_cost_usd = pricing.duration_cost_usd(gb_s, s.architecture)
         if s.cost_usd:
             s.telemetry_overhead_cost_share = s.telemetry_overhead_cost_usd / s.cost_usd
-    s._durations, s._inits = [], []
 
 
-def _post_runtime(db: sqlite3.Connection, rng: TimeRange) -> dict[str, tuple[int, float]]:
+def _post_runtime(
+    db: sqlite3.Connection, rng: TimeRange, names: list[str]
+) -> dict[str, tuple[int, float]]:
     """Per function: how many invocations reported their extensions' post-runtime time, and its sum (ms).
 
     Lambda bills that time (it is inside the billed duration), so it is what telemetry costs the function:
     the time extensions keep the invocation open after the runtime has answered.
     """
-    rows = db.execute(
-        "SELECT function, COUNT(*), SUM(value) FROM metric_points "
-        "WHERE name = ? AND time_ns >= ? AND time_ns < ? AND function IS NOT NULL GROUP BY function",
-        (POST_RUNTIME_METRIC, rng.since_ns, rng.until_ns),
-    )
-    return {row[0]: (int(row[1]), float(row[2] or 0.0)) for row in rows}
+    out = {}
+    for name in names:  # one range of the covering index (name, function, time_ns, value) each
+        count, total = db.execute(
+            "SELECT COUNT(*), SUM(value) FROM metric_points WHERE name = ? AND function = ? "
+            "AND time_ns >= ? AND time_ns < ?",
+            (POST_RUNTIME_METRIC, name, rng.since_ns, rng.until_ns),
+        ).fetchone()
+        if count:
+            out[name] = (int(count), float(total or 0.0))
+    return out
 
 
 def _architecture(db: sqlite3.Connection, function: str) -> str | None:

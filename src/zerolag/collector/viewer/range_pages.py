@@ -120,7 +120,7 @@ def dependencies_page(result: Result, functions: Sequence[str], function: str | 
         f"<th class='num'>Error rate</th><th class='num'>p95</th></tr>{rows}</table>"
     )
     note = (
-        "<p class='note'>Read from the newest 20,000 client calls of the range.</p>" if result.sampled else ""
+        "<p class='note'>Read from the newest 5,000 client calls of the range.</p>" if result.sampled else ""
     )
     body = f"<h2>Dependencies</h2>{form}<div class='deps'>{svg.dependency_map(edges)}<div>{table}{note}</div></div>"
     return layout.page(

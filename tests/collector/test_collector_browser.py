@@ -24,6 +24,7 @@ from collector_payloads import (
 
 from zerolag.collector import Collector
 
+RANGE = "since=2025-11-27T00:00:00Z&until=2025-11-30T00:00:00Z"  # around T0, when this data happened
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 
@@ -220,9 +221,9 @@ def test_invocations_page_loads_with_a_key_cookie(browser: Any, viewer: Collecto
     from selenium.webdriver.common.by import By
 
     browser.delete_all_cookies()
-    browser.get(f"{viewer.url}/")
+    browser.get(f"{viewer.url}/invocations?{RANGE}")
     assert browser.find_elements(By.NAME, "key"), "without a key the viewer asks for one"
-    login(browser, viewer)
+    login(browser, viewer, f"/invocations?{RANGE}")
     assert "key=" not in browser.current_url
     rows = browser.find_elements(By.CSS_SELECTOR, "#invocations tbody tr")
     assert len(rows) == 25
@@ -235,12 +236,13 @@ def test_filters_narrow_the_table(browser: Any, viewer: Collector, tmp_path: Pat
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
-    login(browser, viewer)
+    login(browser, viewer, f"/invocations?{RANGE}")
     Select(browser.find_element(By.ID, "f-function")).select_by_value("thumbnailer")
     click_and_wait(browser, browser.find_element(By.ID, "f-apply"))
     functions = {td.text for td in browser.find_elements(By.CSS_SELECTOR, "#invocations td.fn")}
     assert functions == {"thumbnailer"}
     assert "function=thumbnailer" in browser.current_url
+    assert "since=2025-11-27" in browser.current_url, "the range stays in the URL"
 
     Select(browser.find_element(By.ID, "f-function")).select_by_value("")
     Select(browser.find_element(By.ID, "f-status")).select_by_value("error")
@@ -264,7 +266,7 @@ def test_waterfall_renders(browser: Any, viewer: Collector, tmp_path: Path) -> N
     HTTP call marked, the logs and the platform metrics."""
     from selenium.webdriver.common.by import By
 
-    login(browser, viewer, "/?function=orders-api&cold_start=true")
+    login(browser, viewer, f"/invocations?function=orders-api&cold_start=true&{RANGE}")
     click_and_wait(browser, browser.find_element(By.LINK_TEXT, "req-orders-1"))
     svg = browser.find_element(By.ID, "waterfall")
     assert svg.size["width"] > 800
@@ -281,7 +283,7 @@ def test_failed_invocation_is_marked(browser: Any, viewer: Collector, tmp_path: 
     """A timed-out invocation's page shows the timeout banner."""
     from selenium.webdriver.common.by import By
 
-    login(browser, viewer, "/?status=timeout")
+    login(browser, viewer, f"/invocations?status=timeout&{RANGE}")
     click_and_wait(browser, browser.find_elements(By.CSS_SELECTOR, "#invocations tbody a")[0])
     banner = browser.find_element(By.ID, "status-banner")
     assert "TIMED OUT" in banner.text
@@ -293,7 +295,7 @@ def test_charts_render(browser: Any, viewer: Collector, tmp_path: Path) -> None:
     """The charts page draws four charts with data: percentile lines, cold-start lines and error bars."""
     from selenium.webdriver.common.by import By
 
-    login(browser, viewer, "/charts")
+    login(browser, viewer, f"/charts?{RANGE}")
     for chart in ("chart-duration", "chart-cold-rate", "chart-init", "chart-errors"):
         assert browser.find_element(By.ID, chart).size["height"] > 100
     assert len(browser.find_elements(By.CSS_SELECTOR, "#chart-duration polyline.series")) == 3

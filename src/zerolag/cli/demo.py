@@ -67,8 +67,6 @@ def _build(work: Path) -> tuple[Path, Path]:
     # Byte-compiled for this interpreter, which is also the emulator's runtime: a realistic cold start.
     layer_zip = build_layer(work / "zerolag-layer.zip", compile_with=sys.executable)
     agent_layer = agent_only_layer(build_layer_tree(work / "layer"), work / "agent-only-layer")
-    size_kib = layer_zip.stat().st_size / 1024
-    click.echo(f"  layer      {layer_zip} ({size_kib:.0f} KiB, built from source, with .pyc)")
     return layer_zip, agent_layer
 
 
@@ -142,7 +140,9 @@ def demo(serve: bool, invocations: int, work_dir: Path | None) -> None:
             from zerolag.cli.demo_stack import BACKEND_RTT_MS, start_stack
 
             stack = start_stack(resources, work)
-            click.echo(f"  overview   {_overview_url(stack)}")
+            click.echo(f"  overview   {_overview_url(stack)}")  # first: where the results will show
+            size_kib = layer_zip.stat().st_size / 1024
+            click.echo(f"  layer      {layer_zip} ({size_kib:.0f} KiB, built from source, with .pyc)")
             click.echo(f"  collector  {stack.collector_url} (SQLite {stack.db_path})")
             click.echo(f"  moto       {stack.moto_url} (DynamoDB, S3, Secrets Manager)")
             far = f"collector + {BACKEND_RTT_MS} ms; measured +{stack.measured_rtt_ms:.1f} ms a request"

@@ -37,6 +37,14 @@ def _rate(rate: float | None, bad: float = 0.05) -> str:
     return f'<span class="rate{cls}">{pct(rate)}</span>'
 
 
+def _count(count: int, rate: float | None, href: str = "") -> str:
+    """A failure count with its rate; zero stays quiet."""
+    if not count:
+        return '<span class="muted">0</span>'
+    number = f'<a href="{escape(href)}">{count:,}</a>' if href else f"{count:,}"
+    return f"{number} {_rate(rate)}"
+
+
 # --- overview ----------------------------------------------------------------------------------------------
 def overview_page(rows: Sequence[FunctionStats], totals: Mapping[str, float], rng: TimeRange) -> str:
     """Per function: traffic, failures, latency, cold starts, memory, cost and telemetry's own cost."""
@@ -62,8 +70,9 @@ def overview_page(rows: Sequence[FunctionStats], totals: Mapping[str, float], rn
     note = (
         "<p class='note'>Rates are of all invocations; errors, timeouts and OOM are counted apart. Cost is an "
         "estimate at Lambda's public on-demand price (x86 $"
-        f"{pricing.PRICES['x86_64'].gb_second_usd}/GB-s, arm $"
-        f"{pricing.PRICES['arm64'].gb_second_usd}/GB-s, $0.20 per million requests; {escape(pricing.SOURCE)}). "
+        f"{pricing.PRICES['x86_64'].gb_second_usd:.10f}/GB-s, arm $"
+        f"{pricing.PRICES['arm64'].gb_second_usd:.10f}/GB-s, "
+        f"${pricing.REQUEST_USD * 1e6:.2f} per million requests; {escape(pricing.SOURCE)}). "
         "Telemetry overhead is the billed time extensions keep an invocation open after the runtime "
         "answered (Lambda's post-runtime duration).</p>"
     )
@@ -75,7 +84,9 @@ def overview_page(rows: Sequence[FunctionStats], totals: Mapping[str, float], rn
 def _function_row(r: FunctionStats, rng: TimeRange) -> str:
     fn = escape(r.function)
     link = f'<a href="/invocations?{escape(rng.qs(function=r.function))}">{fn}</a>'
-    failed = f'<a href="/invocations?{escape(rng.qs(function=r.function, status="error"))}">{r.errors:,}</a>'
+    def failures(count: int, status: str) -> str:
+        return _count(count, count / r.invocations, "/invocations?" + rng.qs(function=r.function, status=status))
+
     memory = "—"
     if r.memory_size_mb:
         ratio = r.memory_used_ratio or 0.0
@@ -90,8 +101,8 @@ def _function_row(r: FunctionStats, rng: TimeRange) -> str:
     share = pct(r.telemetry_overhead_cost_share) if r.telemetry_invocations else "—"
     return (
         f'<tr data-function="{fn}"><td class="fn">{link}{arch}</td><td class="num">{r.invocations:,}</td>'
-        f"<td class='num'>{failed} {_rate((r.errors) / r.invocations)}</td>"
-        f"<td class='num'>{r.timeouts:,} {_rate(r.timeout_rate)}</td><td class='num'>{r.ooms:,} {_rate(r.oom_rate)}</td>"
+        f"<td class='num'>{failures(r.errors, 'error')}</td><td class='num'>{failures(r.timeouts, 'timeout')}</td>"
+        f"<td class='num'>{failures(r.ooms, 'oom')}</td>"
         f"<td class='num'>{ms(r.p50_ms)}</td><td class='num'>{ms(r.p95_ms)}</td><td class='num'>{ms(r.p99_ms)}</td>"
         f"<td class='num'>{pct(r.cold_start_rate)}</td><td class='num'>{ms(r.init_p50_ms)}</td>"
         f"<td>{memory}</td><td class='num'>{r.billed_gb_seconds:,.2f}</td><td class='num cost'>{usd(r.cost_usd)}</td>"

@@ -1,7 +1,8 @@
 """Viewer server time with one million spans in SQLite: every page and API the owner opens, timed at the
 ``App.handle`` seam (what the server spends, without the socket).
 
-    .venv/bin/python benchmarks/bench_viewer.py [--invocations 100000] [--spans-per 10] [--repeat 5] [--db PATH]
+    .venv/bin/python benchmarks/bench_viewer.py [--invocations 100000] [--spans-per 10] [--repeat 5]
+                                                [--db PATH]
 
 Seeds a temporary store through ``Store.ingest`` (the collector's own write path): ``--invocations``
 invocations of 8 functions spread over the last 7 days, each a SERVER span and ``--spans-per - 1`` children
@@ -162,7 +163,8 @@ def main() -> None:
         if fresh:
             took = seed(store, ARGS.invocations, ARGS.spans_per, now)
             print(
-                f"seeded {ARGS.invocations * ARGS.spans_per:,} spans in {took:.0f} s ({path.stat().st_size / 1e6:.0f} MB)"
+                f"seeded {ARGS.invocations * ARGS.spans_per:,} spans in {took:.0f} s "
+                f"({path.stat().st_size / 1e6:.0f} MB)"
             )
         else:
             with store.reader() as db:
@@ -203,7 +205,8 @@ def main() -> None:
             ("charts (24 h)", "/charts"),
         ]
         print(
-            f"\nViewer server time, {spans:,} spans in SQLite, median of {ARGS.repeat} (target < {TARGET_MS:.0f} ms)\n"
+            f"\nViewer server time, {spans:,} spans in SQLite, median of {ARGS.repeat} (target < "
+            f"{TARGET_MS:.0f} ms)\n"
         )
         width = max(len(name) for name, _ in rows)
         print(f"{'page':<{width}}  {'median':>9}  {'max':>9}  status  verdict")

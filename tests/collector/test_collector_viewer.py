@@ -5,7 +5,6 @@ from __future__ import annotations
 from collector_client import INGEST_KEY, READ_KEY, Client
 from collector_payloads import MS, T0, function_logs, invocation_trace, platform_metrics
 
-
 RANGE = "since=2025-11-27T00:00:00Z&until=2025-11-30T00:00:00Z"  # around T0, when the test data happened
 
 
@@ -54,7 +53,9 @@ def test_key_query_param_sets_a_cookie_and_leaves_the_url(client: Client) -> Non
 def test_invocations_page_lists_and_marks_failures(client: Client) -> None:
     """The table shows each invocation with its status badge; failed rows are marked."""
     seed(client)
-    status, _, body = client.request("GET", f"/invocations?function=api&{RANGE}", headers={"X-Api-Key": READ_KEY})
+    status, _, body = client.request(
+        "GET", f"/invocations?function=api&{RANGE}", headers={"X-Api-Key": READ_KEY}
+    )
     assert status == 200
     page = body.decode()
     assert 'id="invocations"' in page
@@ -111,7 +112,9 @@ def test_older_link_pages_through_invocations(client: Client) -> None:
     """A full page links to the older invocations with the same filters; following it shows the rest."""
     for i in range(5):
         assert client.export("traces", invocation_trace("api", f"r{i}", start_ns=T0 + i * MS))[0] == 200
-    _, _, body = client.request("GET", f"/invocations?function=api&limit=3&{RANGE}", headers={"X-Api-Key": READ_KEY})
+    _, _, body = client.request(
+        "GET", f"/invocations?function=api&limit=3&{RANGE}", headers={"X-Api-Key": READ_KEY}
+    )
     page = body.decode()
     assert page.count("/invocations/r") == 3
     href = page.split('id="older" href="')[1].split('"')[0].replace("&amp;", "&")

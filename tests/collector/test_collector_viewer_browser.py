@@ -29,7 +29,7 @@ pytestmark = [
 ]
 
 
-def _invocation(client: Client, function: str, rid: str, at: int, i: int, arm: bool = False) -> None:
+def _invocation(client: Client, function: str, rid: str, at: int, i: int, *, arm: bool = False) -> None:
     failed = "error" if i % 9 == 4 else ("http" if i % 7 == 2 else None)
     spans = vp.invocation(function, rid, at, 60.0 + (i * 37) % 240, cold=i % 8 == 0, failed=failed)
     res = vp.arm_resource(function) if arm else resource(function)
@@ -56,7 +56,7 @@ def viewer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Collector]:
         now = time.time_ns()
         for i in range(30):
             fn, arm = (("orders-api", False), ("thumbnailer", True), ("nightly-report", False))[i % 3]
-            _invocation(client, fn, f"{fn}-{i:02d}", now - 50 * MIN + i * MIN + i * MS, i, arm)
+            _invocation(client, fn, f"{fn}-{i:02d}", now - 50 * MIN + i * MIN + i * MS, i, arm=arm)
         producer, consumer = vp.crossing_trace(now - 10 * MIN)
         assert client.export("traces", producer)[0] == 200
         assert client.export("traces", consumer)[0] == 200
@@ -84,7 +84,8 @@ def test_overview_is_the_home_page(browser: Any, viewer: Collector, tmp_path: Pa
     assert "arm64" in browser.find_element(By.CSS_SELECTOR, 'tr[data-function="thumbnailer"]').text
     shoot(browser, tmp_path, "overview", height=700)
     click_and_wait(browser, orders.find_element(By.LINK_TEXT, "orders-api"))
-    assert "function=orders-api" in browser.current_url and "since=1h" in browser.current_url
+    assert "function=orders-api" in browser.current_url
+    assert "since=1h" in browser.current_url
     fns = {td.text for td in browser.find_elements(By.CSS_SELECTOR, "#invocations td.fn")}
     assert fns == {"orders-api"}
 
@@ -103,7 +104,8 @@ def test_range_picker_keeps_the_range_in_the_url(browser: Any, viewer: Collector
     since.clear()
     since.send_keys(time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() - 2 * 3600)))
     click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "#custom-range button"))
-    assert "/logs?since=" in browser.current_url and "until=" in browser.current_url
+    assert "/logs?since=" in browser.current_url
+    assert "until=" in browser.current_url
     assert "card declined" in browser.find_element(By.ID, "log-lines").text
 
 
@@ -158,16 +160,20 @@ def test_clicking_a_span_shows_its_details(browser: Any, viewer: Collector, tmp_
     panel = browser.find_element(By.ID, panel_id)
     assert panel.is_displayed()
     text = panel.text
-    assert "faas.invocation_id" in text and "ml-1" in text
+    assert "faas.invocation_id" in text
+    assert "ml-1" in text
     assert "service.name" in text, "the resource is shown"
-    assert hex_id("older-trace", 16) in text and "batch" in text, "the link is shown"
+    assert hex_id("older-trace", 16) in text
+    assert "batch" in text, "the link is shown"
     assert "mailer" in panel.find_element(By.CSS_SELECTOR, "dd .fn-tag").text
     shoot(browser, tmp_path, "trace")
     failed_id = hex_id("thumbnailer-04root", 8)
     login(browser, viewer, "/invocations/thumbnailer-04")
     browser.find_element(By.CSS_SELECTOR, f'#span-list a[href="#span-{failed_id}"]').click()
     status = browser.find_element(By.CSS_SELECTOR, f"#span-{failed_id} .span-status")
-    assert status.is_displayed() and "error" in status.text and "KeyError" in status.text
+    assert status.is_displayed()
+    assert "error" in status.text
+    assert "KeyError" in status.text
 
 
 def test_dependencies_page_draws_a_map(browser: Any, viewer: Collector, tmp_path: Path) -> None:

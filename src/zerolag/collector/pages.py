@@ -37,7 +37,7 @@ def _options(values: Sequence[str], selected: str | None, any_label: str) -> str
     return "".join(opts)
 
 
-def invocations_page(
+def invocations_page(  # noqa: PLR0917 (the page's parts, each named at the one call site)
     rows: Sequence[Mapping[str, Any]],
     functions: Sequence[str],
     filters: Filters,
@@ -67,7 +67,10 @@ def invocations_page(
     body = "".join(_invocation_row(r) for r in rows)
     if not rows:
         body = '<tr><td colspan="10" class="empty">No invocations match.</td></tr>'
-    table = f'<table id="invocations"><thead>{head}</thead><tbody id="invocation-rows" data-live>{body}</tbody></table>'
+    table = (
+        f'<table id="invocations"><thead>{head}</thead>'
+        f'<tbody id="invocation-rows" data-live>{body}</tbody></table>'
+    )
     query = _filter_query(filters, search)
     note_html = f'<p class="note" id="search-note">{escape(note)}</p>' if note else ""
     return layout(

@@ -3,8 +3,9 @@
 Times are integer nanoseconds since the epoch (as in OTLP); durations are float milliseconds and memory
 float MB, as Lambda reports them. Indexes follow the viewer's queries: invocations by time, by function and
 status; the spans, logs and metric points of one invocation by request id or trace id; everything by time
-for retention; spans by function and by kind, logs by function and severity, for the viewer's range pages; the functions overview reads a covering
-index (function, time, then every column it aggregates) so it never touches the table.
+for retention; spans by function and by kind, logs by function and severity, for the viewer's range
+pages. The functions overview reads a covering index (function, time, then every column it aggregates)
+so it never touches the table; metric points have one for the post-runtime sums and the metric charts.
 """
 
 from __future__ import annotations

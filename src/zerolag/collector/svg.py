@@ -248,14 +248,15 @@ def dependency_map(edges: Sequence[Mapping[str, Any]]) -> str:
         return '<p class="empty">No client calls in this range.</p>'
     functions = list(dict.fromkeys(str(e["function"]) for e in edges))
     services = list(dict.fromkeys((str(e["kind"]), str(e["name"])) for e in edges))
-    row, box_w, box_h, left, right = 34, 220, 24, 10, 470
+    row, box_w, box_h, left, right = 34, NODE_W, NODE_H, 10, 470
     height = max(len(functions), len(services)) * row + 20
     most = max(int(e["calls"]) for e in edges) or 1
     fy = {f: 14 + i * row for i, f in enumerate(functions)}
     sy = {s: 14 + i * row for i, s in enumerate(services)}
     parts = [
         f'<svg id="dependency-map" xmlns="http://www.w3.org/2000/svg" width="{right + box_w + 10}" '
-        f'height="{height}" viewBox="0 0 {right + box_w + 10} {height}" role="img" aria-label="dependency map">'
+        f'height="{height}" viewBox="0 0 {right + box_w + 10} {height}" role="img" aria-label="dependency '
+        'map">'
     ]
     for e in edges:
         y1 = fy[str(e["function"])] + box_h / 2
@@ -270,22 +271,28 @@ def dependency_map(edges: Sequence[Mapping[str, Any]]) -> str:
         parts.append(
             f'<path class="edge{" failing" if failing else ""}" d="M{left + box_w},{y1:.1f} '
             f'C{left + box_w + 120},{y1:.1f} {right - 120},{y2:.1f} {right},{y2:.1f}" fill="none" '
-            f'stroke="{ERROR if failing else "#9aa0a6"}" stroke-width="{width:.1f}"><title>{tip}</title></path>'
+            f'stroke="{ERROR if failing else "#9aa0a6"}" stroke-width="{width:.1f}"><title>{tip}</title>'
+            "</path>"
         )
     for f, y in fy.items():
-        parts.append(_node("fn-node", left, y, box_w, box_h, "#1a73e8", "λ " + f))
+        parts.append(_node("fn-node", left, y, "#1a73e8", "λ " + f))
     for (kind, name), y in sy.items():
-        parts.append(
-            _node("svc-node", right, y, box_w, box_h, SERVICE_COLORS.get(kind, "#5f6368"), f"{kind} · {name}")
-        )
+        parts.append(_node("svc-node", right, y, SERVICE_COLORS.get(kind, "#5f6368"), f"{kind} · {name}"))
     parts.append("</svg>")
     return "".join(parts)
 
 
-def _node(cls: str, x: int, y: int, w: int, h: int, color: str, label: str) -> str:
+NODE_W: Final = 220
+NODE_H: Final = 24
+
+
+def _node(cls: str, x: int, y: int, color: str, label: str) -> str:
+    w, h = NODE_W, NODE_H
     text = label if len(label) <= 32 else label[:31] + "…"
     return (
-        f'<g class="{cls}"><rect x="{x}" y="{y}" width="{w}" height="{h}" rx="5" fill="#fff" stroke="{color}" '
+        f'<g class="{cls}"><rect x="{x}" y="{y}" width="{w}" height="{h}" rx="5" fill="#fff" '
+        f'stroke="{color}" '
         f'stroke-width="1.5"/><rect x="{x}" y="{y}" width="5" height="{h}" rx="2" fill="{color}"/>'
-        f'<text x="{x + 12}" y="{y + 16}" font-size="12" fill="#202124">{escape(text)}<title>{escape(label)}</title></text></g>'
+        f'<text x="{x + 12}" y="{y + 16}" font-size="12" fill="#202124">{escape(text)}<title>'
+        f"{escape(label)}</title></text></g>"
     )

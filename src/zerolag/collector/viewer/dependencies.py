@@ -58,7 +58,7 @@ def _first(attrs: dict[str, Any], *keys: str) -> str | None:
     return None
 
 
-def service_of(attrs: dict[str, Any]) -> tuple[str, str] | None:
+def service_of(attrs: dict[str, Any]) -> tuple[str, str] | None:  # noqa: PLR0911 (one return per kind)
     """``(kind, name)`` of the service a client span calls, or ``None`` when the span does not say."""
     rpc = str(attrs.get("rpc.service") or "").lower()
     if (table := _first(attrs, "aws.dynamodb.table_names")) or rpc == "dynamodb":

@@ -101,8 +101,8 @@ def overview(db: sqlite3.Connection, rng: TimeRange) -> list[FunctionStats]:
         s.billed_ms = float(row[7] or 0.0)
         s.billed_gb_seconds = float(row[8] or 0.0) / 1000 / 1024  # ms·MB → GB-s
         s.last_invocation_ns = row[9]
-        durations = sorted(r[0] for r in db.execute(_DURATIONS_SQL + f" LIMIT {MAX_ROWS}", window))  # noqa: S608
-        inits = sorted(r[0] for r in db.execute(_INITS_SQL + f" LIMIT {MAX_ROWS}", window))  # noqa: S608
+        durations = sorted(r[0] for r in db.execute(_DURATIONS_SQL + f" LIMIT {MAX_ROWS}", window))
+        inits = sorted(r[0] for r in db.execute(_INITS_SQL + f" LIMIT {MAX_ROWS}", window))
         s.p50_ms, s.p95_ms, s.p99_ms = (percentile(durations, q) for q in (50, 95, 99))
         s.init_p50_ms = percentile(inits, 50)
         arch = _architecture(db, name)
@@ -131,9 +131,7 @@ def _finish(s: FunctionStats, overhead: tuple[int, float] | None) -> None:
             s.telemetry_overhead_cost_share = s.telemetry_overhead_cost_usd / s.cost_usd
 
 
-def _post_runtime(
-    db: sqlite3.Connection, rng: TimeRange, names: list[str]
-) -> dict[str, tuple[int, float]]:
+def _post_runtime(db: sqlite3.Connection, rng: TimeRange, names: list[str]) -> dict[str, tuple[int, float]]:
     """Per function: how many invocations reported their extensions' post-runtime time, and its sum (ms).
 
     Lambda bills that time (it is inside the billed duration), so it is what telemetry costs the function:

@@ -30,7 +30,7 @@ def static_file(name: str) -> tuple[str, bytes] | None:
     """``(content type, bytes)`` of a static asset, or ``None`` for any other name."""
     if name not in STATIC:
         return None
-    data = resources.files("zerolag.collector.viewer").joinpath("static", name).read_bytes()
+    data = resources.files("zerolag.collector.viewer").joinpath("static").joinpath(name).read_bytes()
     return STATIC[name], data
 
 
@@ -82,7 +82,8 @@ def range_picker(path: str, rng: TimeRange, params: Mapping[str, str]) -> str:
     hidden = "".join(f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">' for k, v in keep.items())
     custom = (
         f'<form id="custom-range" method="get" action="{escape(path)}">{hidden}'
-        f'<input name="since" id="since" size="22" value="{escape(iso(rng.since_ns)[:19])}" aria-label="from">'
+        f'<input name="since" id="since" size="22" value="{escape(iso(rng.since_ns)[:19])}" '
+        'aria-label="from">'
         f'<input name="until" id="until" size="22" value="{escape(iso(rng.until_ns)[:19])}" aria-label="to">'
         '<button type="submit">Apply</button></form>'
     )

@@ -10,6 +10,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from html import escape
 from typing import Final
 from urllib.parse import quote, unquote, urlencode
 
@@ -57,13 +58,7 @@ def route(db: sqlite3.Connection, path: str, query: Query, now_ns: int) -> Reply
     except (RangeError, BadRequest, search.SearchError) as exc:
         if api:
             return json_reply(400, {"error": str(exc)})
-        return html_reply(400, pages.layout("Bad request", f"<h2>Bad request</h2><p>{_esc(str(exc))}</p>"))
-
-
-def _esc(text: str) -> str:
-    from html import escape
-
-    return escape(text)
+        return html_reply(400, pages.layout("Bad request", f"<h2>Bad request</h2><p>{escape(str(exc))}</p>"))
 
 
 def html_reply(status: int, page: str) -> Reply:
@@ -185,7 +180,8 @@ def _detail(db: sqlite3.Connection, query: Query, now_ns: int) -> dict[str, obje
         else [
             row[0]
             for row in db.execute(
-                "SELECT DISTINCT function FROM spans WHERE trace_id = ? AND function IS NOT NULL AND function <> ? "
+                "SELECT DISTINCT function FROM spans WHERE trace_id = ? AND function IS NOT NULL AND "
+                "function <> ? "
                 "ORDER BY function",
                 (inv["trace_id"], inv["function"] or ""),
             )

@@ -93,7 +93,7 @@ def request_ids(db: sqlite3.Connection, query: Query, rng: TimeRange) -> list[st
         return _ids(db, sql, (rng.since_ns, rng.until_ns, *patterns, *patterns))
     exact = exact_request_id(db, query.text)
     sql = (
-        "SELECT request_id FROM logs WHERE time_ns >= ? AND time_ns < ? AND request_id IS NOT NULL "
+        "SELECT request_id FROM logs WHERE time_ns >= ? AND time_ns < ? AND request_id IS NOT NULL "  # noqa: S608
         f"AND body LIKE ? ESCAPE '\\' LIMIT {MAX_MATCHES}"
     )
     found = _ids(db, sql, (rng.since_ns, rng.until_ns, f"%{like_escape(query.text)}%"))

@@ -7,7 +7,6 @@ and PostgreSQL compute alike on integer columns. "Custom" means every metric but
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from dataclasses import dataclass
 from typing import Any, Final
@@ -104,7 +103,7 @@ def metric_names(
 ) -> list[tuple[str, str, str, int]]:
     """``(name, unit, kind, points)`` of the custom metrics with points in ``rng``."""
     where, params = _where(rng, function)
-    out = []
+    out: list[tuple[str, str, str, int]] = []
     for (name,) in db.execute(_NAMES_SQL).fetchall():
         if not _is_custom(name):
             continue
@@ -150,11 +149,3 @@ def metric_series(
                 values[int(bucket)] = float(total) if kind == "sum" else float(total) / int(n)
         out.append(Series(metric, unit, kind, count, xs, values))
     return out
-
-
-def attributes_of(raw: str) -> dict[str, Any]:
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}

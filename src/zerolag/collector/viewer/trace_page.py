@@ -24,7 +24,10 @@ def trace_link(trace_id: str | None, text: str | None = None) -> str:
 
 def swatch(color: str) -> str:
     """A colour square as SVG (a presentation attribute, so no inline style for the CSP to refuse)."""
-    return f'<svg class="swatch" width="10" height="10" aria-hidden="true"><rect width="10" height="10" fill="{color}"/></svg>'
+    return (
+        '<svg class="swatch" width="10" height="10" aria-hidden="true">'
+        f'<rect width="10" height="10" fill="{color}"/></svg>'
+    )
 
 
 def _fn_tag(function: str | None, colors: Mapping[str, str]) -> str:
@@ -60,23 +63,30 @@ def _panel(span: Mapping[str, Any], colors: Mapping[str, str]) -> str:
         for e in span.get("events", ())
     )
     links = "".join(
-        f"<li>{trace_link(link['trace_id'])} span {escape(link['span_id'])}<pre>{kv(link['attributes'])}</pre></li>"
+        f"<li>{trace_link(link['trace_id'])} span {escape(link['span_id'])}<pre>"
+        f"{kv(link['attributes'])}</pre></li>"
         for link in span.get("links", ())
     )
     facts = (
         f"<dl><dt>Function</dt><dd>{_fn_tag(span.get('function'), colors)}</dd>"
         f"<dt>Kind</dt><dd>{KINDS.get(span['kind'], span['kind'])}</dd>"
-        f"<dt>Status</dt><dd class='span-status{' bad' if span['status_code'] == 2 else ''}'>{status}{message}</dd>"
-        f"<dt>Start (UTC)</dt><dd>{clock(span['start_ns'])}</dd><dt>Duration</dt><dd>{ms(span['duration_ms'])}</dd>"
+        f"<dt>Status</dt><dd class='span-status{' bad' if span['status_code'] == 2 else ''}'>"
+        f"{status}{message}</dd>"
+        f"<dt>Start (UTC)</dt><dd>{clock(span['start_ns'])}</dd><dt>Duration</dt><dd>"
+        f"{ms(span['duration_ms'])}</dd>"
         f"<dt>Request id</dt><dd>{escape(span.get('request_id') or '—')}</dd>"
-        f"<dt>Trace id</dt><dd>{trace_link(span['trace_id'])}</dd><dt>Span id</dt><dd>{escape(span['span_id'])}</dd>"
+        f"<dt>Trace id</dt><dd>{trace_link(span['trace_id'])}</dd><dt>Span id</dt><dd>"
+        f"{escape(span['span_id'])}</dd>"
         f"<dt>Parent</dt><dd>{escape(span.get('parent_span_id') or '—')}</dd></dl>"
     )
     return (
-        f'<section class="span-panel" id="span-{escape(span["span_id"])}"><h4>{escape(span["name"])}</h4>{facts}'
+        f'<section class="span-panel" id="span-{escape(span["span_id"])}"><h4>{escape(span["name"])}</h4>'
+        f"{facts}"
         f"<section class='attributes'><b>Attributes</b><pre>{kv(span['attributes'])}</pre></section>"
-        f"<section class='events'><b>Events</b>{f'<ul>{events}</ul>' if events else ' <span class=muted>none</span>'}</section>"
-        f"<section class='links'><b>Links</b>{f'<ul>{links}</ul>' if links else ' <span class=muted>none</span>'}</section>"
+        "<section class='events'><b>Events</b>"
+        f"{f'<ul>{events}</ul>' if events else ' <span class=muted>none</span>'}</section>"
+        "<section class='links'><b>Links</b>"
+        f"{f'<ul>{links}</ul>' if links else ' <span class=muted>none</span>'}</section>"
         f"<section class='resource'><b>Resource</b><pre>{kv(span['resource'])}</pre></section></section>"
     )
 
@@ -91,7 +101,8 @@ def trace_page(trace: Mapping[str, Any]) -> str:
     invs = "".join(
         f"<tr><td>{escape(i['function'] or '—')}</td>"
         f"<td><a href='/invocations/{quote(i['request_id'])}'>{escape(i['request_id'])}</a></td>"
-        f"<td>{clock(i['start_ns'])}</td><td class='num'>{ms(i['duration_ms'])}</td><td>{badge(i['status'])}</td>"
+        f"<td>{clock(i['start_ns'])}</td><td class='num'>{ms(i['duration_ms'])}</td><td>"
+        f"{badge(i['status'])}</td>"
         f"<td>{escape(i['trigger'] or '—')}</td></tr>"
         for i in trace["invocations"]
     )

@@ -16,6 +16,7 @@ from zerolag.collector.viewer.timerange import TimeRange
 
 MAX_ROWS: Final = 2_000_000
 POST_RUNTIME_METRIC: Final = "aws.lambda.post_runtime_duration"  # docs/telemetry.md: the extensions' time
+ARCH_LOOKBACK: Final = 200  # newest spans whose resources are searched for the architecture
 ARCH_KEYS: Final = ("host.arch", "aws.lambda.architecture", "cloud.platform.architecture")
 
 
@@ -150,19 +151,20 @@ def _post_runtime(db: sqlite3.Connection, rng: TimeRange, names: list[str]) -> d
 
 
 def _architecture(db: sqlite3.Connection, function: str) -> str | None:
-    """The architecture the function's newest span's resource names, if any."""
-    row = db.execute(
-        "SELECT resource FROM spans WHERE function = ? ORDER BY start_ns DESC LIMIT 1", (function,)
-    ).fetchone()
-    if row is None:
-        return None
-    try:
-        resource = json.loads(row[0])
-    except ValueError:
-        return None
-    for key in ARCH_KEYS:
-        if (arch := pricing.architecture(resource.get(key))) is not None:
-            return arch
+    """The architecture the resources of the function's newest spans name, if any does (the extension's
+    resource says ``host.arch``; an agent's or SDK's may not)."""
+    rows = db.execute(
+        f"SELECT resource FROM spans WHERE function = ? ORDER BY start_ns DESC LIMIT {ARCH_LOOKBACK}",  # noqa: S608
+        (function,),
+    )
+    for raw in dict.fromkeys(row[0] for row in rows):
+        try:
+            resource = json.loads(raw)
+        except ValueError:
+            continue
+        for key in ARCH_KEYS:
+            if isinstance(resource, dict) and (arch := pricing.architecture(resource.get(key))) is not None:
+                return arch
     return None
 
 

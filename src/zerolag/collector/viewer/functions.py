@@ -16,7 +16,7 @@ from zerolag.collector.viewer.timerange import TimeRange
 
 MAX_ROWS: Final = 2_000_000
 POST_RUNTIME_METRIC: Final = "aws.lambda.post_runtime_duration"  # docs/telemetry.md: the extensions' time
-ARCH_LOOKBACK: Final = 200  # newest spans whose resources are searched for the architecture
+ARCH_LOOKBACK: Final = 50  # newest spans whose resources are searched for the architecture
 ARCH_KEYS: Final = ("host.arch", "aws.lambda.architecture", "cloud.platform.architecture")
 
 
@@ -77,12 +77,8 @@ _AGGREGATE_SQL: Final = (
     "FROM invocations WHERE function = ? AND start_ns >= ? AND start_ns < ?"
 )
 _DURATIONS_SQL: Final = (
-    "SELECT duration_ms FROM invocations WHERE function = ? AND start_ns >= ? AND start_ns < ? "
-    "AND duration_ms IS NOT NULL"
-)
-_INITS_SQL: Final = (
-    "SELECT init_ms FROM invocations WHERE function = ? AND start_ns >= ? AND start_ns < ? "
-    "AND cold_start = 1 AND init_ms IS NOT NULL"
+    "SELECT duration_ms, CASE WHEN cold_start = 1 THEN init_ms END FROM invocations "
+    "WHERE function = ? AND start_ns >= ? AND start_ns < ?"
 )
 
 
@@ -102,8 +98,9 @@ def overview(db: sqlite3.Connection, rng: TimeRange) -> list[FunctionStats]:
         s.billed_ms = float(row[7] or 0.0)
         s.billed_gb_seconds = float(row[8] or 0.0) / 1000 / 1024  # ms·MB → GB-s
         s.last_invocation_ns = row[9]
-        durations = sorted(r[0] for r in db.execute(_DURATIONS_SQL + f" LIMIT {MAX_ROWS}", window))
-        inits = sorted(r[0] for r in db.execute(_INITS_SQL + f" LIMIT {MAX_ROWS}", window))
+        rows = db.execute(_DURATIONS_SQL + f" LIMIT {MAX_ROWS}", window).fetchall()
+        durations = sorted(r[0] for r in rows if r[0] is not None)
+        inits = sorted(r[1] for r in rows if r[1] is not None)
         s.p50_ms, s.p95_ms, s.p99_ms = (percentile(durations, q) for q in (50, 95, 99))
         s.init_p50_ms = percentile(inits, 50)
         arch = _architecture(db, name)

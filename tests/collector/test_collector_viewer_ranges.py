@@ -116,6 +116,7 @@ def test_the_range_selects_what_is_counted(seeded: Client) -> None:
         "until=not-a-time",
         "since=2000d",
         "since=5x",
+        "until=99999999999999999999999",
     ],
 )
 def test_bad_ranges_are_400_not_500(seeded: Client, query: str) -> None:
@@ -124,6 +125,20 @@ def test_bad_ranges_are_400_not_500(seeded: Client, query: str) -> None:
     assert status == 400
     assert b"error" in body
     assert html(seeded, f"/?{query}")[0] == 400
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/invocations?before=99999999999999999999999",
+        "/logs?before=-5",
+        "/api/logs?limit=many",
+        "/charts?buckets=x",
+    ],
+)
+def test_bad_numbers_are_400_not_500(seeded: Client, path: str) -> None:
+    """Paging cursors and counts that are not numbers the store can hold are refused with 400."""
+    assert html(seeded, path)[0] == 400
 
 
 def test_overview_page_lists_functions_with_cost_and_links(seeded: Client) -> None:

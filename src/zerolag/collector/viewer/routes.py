@@ -86,7 +86,7 @@ def _before(query: Query) -> int | None:
     before = query.get("before", "")
     if not before:
         return None
-    if not before.isdigit():
+    if not before.isdigit() or int(before) >= 2**63:
         raise BadRequest("before must be a time in ns")
     return int(before)
 

@@ -83,6 +83,8 @@ def parse(since: str | None, until: str | None, now_ns: int) -> TimeRange:
         until_ns = now_ns
     back = _relative_ns(since)
     since_ns = until_ns - back if back is not None else _absolute_ns(since, "since")
+    if not (since_ns >= 0 and until_ns < 2**63):  # what the store's integer times can hold
+        raise RangeError("the range must lie between 1970 and 2262")
     if since_ns >= until_ns:
         raise RangeError("since must be before until")
     if until_ns - since_ns > MAX_SPAN_NS:

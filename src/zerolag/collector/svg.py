@@ -107,7 +107,7 @@ def _span_row(
     x = LABEL_W + bar_w * (span["start_ns"] - t0) / total
     w = max(bar_w * (span["end_ns"] - span["start_ns"]) / total, 2)
     failed = span.get("status_code") == 2
-    color = ERROR if failed else COLORS[min(depth, 3)]
+    color = ERROR if failed else (band or COLORS[min(depth, 3)])  # across functions: the function's colour
     duration = (span["end_ns"] - span["start_ns"]) / 1e6
     name = escape(str(span["name"]))
     label = name if len(name) < 38 - depth * 2 else name[: 35 - depth * 2] + "…"

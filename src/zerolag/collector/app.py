@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -17,11 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import parse_qs, quote, unquote, urlencode
 
-from zerolag.collector import auth, otlp_pb, pages, queries, receiver, records, series
+from zerolag.collector import auth, otlp_pb, pages, receiver, records
 from zerolag.collector.config import CollectorConfig
 from zerolag.collector.db import Reader, StoreUnavailable, UnstorableError
 from zerolag.collector.limits import Budget, BudgetExceeded, decode_cost
 from zerolag.collector.store import DataStore
+from zerolag.collector.viewer import layout, routes
 from zerolag.otlp import CONTENT_TYPE_PROTOBUF, PATHS, OtlpDecodeError, Signal
 
 logger = logging.getLogger(__name__)
@@ -52,8 +52,6 @@ SECURITY_HEADERS: Final = (
     ("Referrer-Policy", "no-referrer"),
     ("Cache-Control", "no-store"),
 )
-_INT64_MAX: Final = 2**63 - 1
-_DIGITS: Final = re.compile(r"[0-9]{1,19}")  # ASCII only: str.isdigit() also accepts "²"
 
 
 @dataclass(frozen=True)
@@ -202,8 +200,9 @@ class App:
     def handle_get(self, request: Request) -> Response:
         path, _, raw_query = request.target.partition("?")  # origin-form: "//x" is a path, not a host
         query = {k: v[-1] for k, v in parse_qs(raw_query).items()}
-        if path == "/healthz":
-            return Response(200, "text/plain", b"ok\n")
+        public = _public(path)
+        if public is not None:
+            return public
         is_api = path.startswith("/api/")
         if "key" in query and not is_api:
             return self._login(path, query)
@@ -240,80 +239,29 @@ class App:
         )
 
     def _route(self, db: Reader, path: str, query: dict[str, str]) -> Response:
-        if path == "/":
-            filters = _filters(query)
-            return _html(
-                200, pages.invocations_page(queries.invocations(db, filters), queries.functions(db), filters)
-            )
-        if path.startswith("/invocations/"):
-            detail = queries.detail(db, unquote(path.removeprefix("/invocations/")))
-            if detail is None:
-                return _html(404, pages.not_found_page("No such invocation."))
-            return _html(200, pages.detail_page(detail))
-        if path == "/charts":
-            function = query.get("function") or None
-            buckets = self._buckets(db, function, query)
-            return _html(200, pages.charts_page(buckets, queries.functions(db), function))
-        return self._api(db, path, query)
-
-    def _buckets(self, db: Reader, function: str | None, query: Mapping[str, str]) -> list[series.Bucket]:
-        """Chart buckets for ``?function=&buckets=&hours=`` (``hours``: only the last that many hours)."""
-        hours = _float(query.get("hours"))
-        since = None if hours is None else self.clock() - int(hours * 3600e9)
-        return series.buckets(
-            db, function=function, count=_optional_int(query.get("buckets")), since_ns=since
-        )
-
-    def _api(self, db: Reader, path: str, query: dict[str, str]) -> Response:
-        if path == "/api/functions":
-            return _json(200, {"functions": queries.functions(db)})
-        if path == "/api/invocations":
-            return _json(200, {"invocations": queries.invocations(db, _filters(query))})
-        if path.startswith("/api/invocations/"):
-            detail = queries.detail(db, unquote(path.removeprefix("/api/invocations/")))
-            return _json(404, {"error": "no such invocation"}) if detail is None else _json(200, detail)
-        if path == "/api/charts":
-            buckets = self._buckets(db, query.get("function") or None, query)
-            return _json(200, {"buckets": [b.as_dict() for b in buckets]})
+        reply = routes.route(db, path, query, self.clock())
+        if reply is not None:
+            return Response(reply.status, reply.content_type, reply.body, reply.headers)
         if path.startswith("/api/"):
             return _json(404, {"error": "no such endpoint"})
         return _html(404, pages.not_found_page(f"No page at {path}."))
 
 
-def _int(value: str | None, default: int) -> int:
-    try:
-        return max(1, min(int(value or default), 10_000))
-    except ValueError:
-        return default
+def _public(path: str) -> Response | None:
+    """The answer for a path that needs no key (``None``: any other path)."""
+    if path == "/healthz":
+        return Response(200, "text/plain", b"ok\n")
+    if path.startswith("/static/"):  # the stylesheet and live.js: public, needed by the key form too
+        return _static(path)
+    return None
 
 
-def _float(value: str | None) -> float | None:
-    try:
-        number = float(value) if value else None
-    except ValueError:
-        return None
-    return number if number is not None and 0 < number < 1e6 else None
-
-
-def _optional_int(value: str | None) -> int | None:
-    return None if not value else _int(value, 30)
-
-
-def _filters(query: Mapping[str, str]) -> queries.Filters:
-    cold = query.get("cold_start", "").lower()
-    status = query.get("status") or None
-    return queries.Filters(
-        function=query.get("function") or None,
-        status=status if status in queries.STATUSES else None,
-        cold_start={"true": True, "false": False}.get(cold),
-        limit=_int(query.get("limit"), 100),
-        before_ns=_before(query.get("before", "")),
-    )
-
-
-def _before(value: str) -> int | None:
-    """``?before=``: ASCII digits within int64, else no bound (never a 500)."""
-    return int(value) if _DIGITS.fullmatch(value) and int(value) <= _INT64_MAX else None
+def _static(path: str) -> Response:
+    found = layout.static_file(path.removeprefix("/static/"))
+    if found is None:
+        return Response(404, "text/plain", b"no such file\n")
+    content_type, body = found
+    return Response(200, content_type, body)
 
 
 def _admit_form(request: Request, declared: int | None) -> Response | None:

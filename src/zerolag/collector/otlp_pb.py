@@ -249,6 +249,15 @@ def _trace_rows(data: bytes, now_ns: int) -> records.Rows:
                         {"timeUnixNano": e.time_unix_nano, "name": e.name, "attributes": _attrs(e.attributes)}
                         for e in span.events
                     ]
+                if span.links:
+                    view["links"] = [
+                        {
+                            "traceId": k.trace_id.hex(),
+                            "spanId": k.span_id.hex(),
+                            "attributes": _attrs(k.attributes),
+                        }
+                        for k in span.links
+                    ]
                 attrs = {kv.key: _value(kv.value) for kv in span.attributes}
                 records.add_span(rows, shared, view, attrs, now_ns)
     return rows

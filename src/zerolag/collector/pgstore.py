@@ -47,6 +47,7 @@ POOL_SIZE: Final = 8
 _INSERT_SPAN = to_postgresql(schema.INSERT_SPAN)
 _INSERT_SPAN_RETURNING = to_postgresql(schema.INSERT_SPAN_RETURNING)
 _INSERT_EVENT = to_postgresql(schema.INSERT_EVENT)
+_INSERT_LINK = to_postgresql(schema.INSERT_LINK)
 _INSERT_LOG = to_postgresql(schema.INSERT_LOG)
 _INSERT_POINT = to_postgresql(schema.INSERT_POINT)
 _UPSERT_FILL = to_postgresql(schema.UPSERT_INVOCATION_FILL)
@@ -165,16 +166,21 @@ class PostgresStore:
     def _write(conn: psycopg.Connection[Any], rows: Rows) -> None:
         with conn.cursor() as cur:
             spans = [_clean(span) for span in rows.spans]
-            if any(rows.events):
+            links = rows.links or [[] for _ in rows.spans]
+            if any(rows.events) or any(links):
                 cur.executemany(_INSERT_SPAN_RETURNING, spans, returning=True)
                 events: list[tuple[Any, ...]] = []
-                for span_events in rows.events:
+                span_links: list[tuple[Any, ...]] = []
+                for span_events, links_of_span in zip(rows.events, links, strict=True):
                     inserted = cur.fetchone()  # no row: a resent duplicate span, which adds nothing
-                    if inserted is not None and span_events:
+                    if inserted is not None:
                         events += [(inserted[0], *_clean(event)) for event in span_events]
+                        span_links += [(inserted[0], *_clean(link)) for link in links_of_span]
                     cur.nextset()
                 if events:
                     cur.executemany(_INSERT_EVENT, events)
+                if span_links:
+                    cur.executemany(_INSERT_LINK, span_links)
             elif spans:
                 cur.executemany(_INSERT_SPAN, spans)
             if rows.logs:
@@ -230,7 +236,7 @@ def _clean(values: Sequence[Any]) -> tuple[Any, ...]:
 def _live_bytes(conn: psycopg.Connection[Any]) -> int:
     """Bytes of the live rows of the collector's tables (what a size limit means across vacuums)."""
     total = 0
-    for table in (*retention.TABLES, "span_events"):
+    for table in (*retention.TABLES, *retention.CHILD_TABLES):
         row = conn.execute(f"SELECT COALESCE(SUM(pg_column_size(t.*)), 0) FROM {table} t").fetchone()  # noqa: S608
         total += int(row[0]) if row else 0
     return total
@@ -245,10 +251,11 @@ class _PgRetention:
     def delete_before(self, cutoff_ns: int) -> int:
         deleted = 0
         with self.conn.transaction():
-            self.conn.execute(
-                "DELETE FROM span_events WHERE span_pk IN (SELECT id FROM spans WHERE start_ns < %s)",
-                (cutoff_ns,),
-            )
+            for child in retention.CHILD_TABLES:
+                self.conn.execute(
+                    f"DELETE FROM {child} WHERE span_pk IN (SELECT id FROM spans WHERE start_ns < %s)",  # noqa: S608
+                    (cutoff_ns,),
+                )
             for table, column in retention.TABLES.items():
                 cursor = self.conn.execute(f"DELETE FROM {table} WHERE {column} < %s", (cutoff_ns,))  # noqa: S608
                 deleted += max(cursor.rowcount, 0)
@@ -268,7 +275,7 @@ class _PgRetention:
 
     def compact(self) -> None:
         """Dead rows become reusable space (files shrink only by VACUUM FULL, which an operator schedules)."""
-        for table in (*retention.TABLES, "span_events"):
+        for table in (*retention.TABLES, *retention.CHILD_TABLES):
             self.conn.execute(f"VACUUM {table}")  # type: ignore[call-overload]
 
 

@@ -24,6 +24,9 @@ class Filters:
     cold_start: bool | None = None
     limit: int = 100
     before_ns: int | None = None  # only invocations that started before this (the "older" page)
+    since_ns: int | None = None  # the time range, when one is given
+    until_ns: int | None = None
+    request_ids: tuple[str, ...] | None = None  # only these (a search's matches)
 
 
 def _invocation(row: Any) -> dict[str, Any]:
@@ -50,9 +53,19 @@ def invocations(db: Reader, filters: Filters) -> list[dict[str, Any]]:
     if filters.status:
         where.append("status = ?")
         params.append(filters.status)
-    if filters.before_ns is not None:
-        where.append("start_ns < ?")
-        params.append(filters.before_ns)
+    for column_test, value in (
+        ("start_ns < ?", filters.before_ns),
+        ("start_ns >= ?", filters.since_ns),
+        ("start_ns < ?", filters.until_ns),
+    ):
+        if value is not None:
+            where.append(column_test)
+            params.append(value)
+    if filters.request_ids is not None:
+        if not filters.request_ids:
+            return []
+        where.append(f"request_id IN ({', '.join('?' * len(filters.request_ids))})")
+        params.extend(filters.request_ids)
     if filters.cold_start is not None:
         where.append("COALESCE(cold_start, 0) = ?")
         params.append(int(filters.cold_start))
@@ -78,27 +91,44 @@ def spans(db: Reader, trace_id: str | None, request_id: str | None) -> list[dict
     """The invocation's spans: its trace's (except other invocations' in a shared trace) and any tagged with
     its request id, by start time, each with its events."""
     rows = db.execute(
-        "SELECT id, trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, status_code, "
-        "status_message, function, request_id, attributes, resource FROM spans "
+        f"SELECT {SPAN_COLUMNS} FROM spans "  # noqa: S608 (fixed columns)
         "WHERE (trace_id = ? AND (request_id IS NULL OR request_id = ?)) OR request_id = ? "
         "ORDER BY start_ns, id",
         (trace_id or "", request_id or "", request_id or ""),
     ).fetchall()
-    result = []
-    for row in rows:
-        item = dict(row)
-        item["attributes"] = json.loads(item["attributes"])
-        item["resource"] = json.loads(item["resource"])
-        item["duration_ms"] = (item["end_ns"] - item["start_ns"]) / 1e6
-        item["events"] = [
-            {"time_ns": e["time_ns"], "name": e["name"], "attributes": json.loads(e["attributes"])}
-            for e in db.execute(
-                "SELECT time_ns, name, attributes FROM span_events WHERE span_pk = ? ORDER BY time_ns",
-                (item.pop("id"),),
-            )
-        ]
-        result.append(item)
-    return result
+    return [span_item(db, row) for row in rows]
+
+
+SPAN_COLUMNS: Final = (
+    "id, trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, status_code, status_message, "
+    "function, request_id, attributes, resource"
+)
+
+
+def span_item(db: Reader, row: Any) -> dict[str, Any]:
+    """A span row as a dict, with its attributes, resource, events and links decoded."""
+    item = dict(row)
+    span_pk = item.pop("id")
+    item["attributes"] = json.loads(item["attributes"])
+    item["resource"] = json.loads(item["resource"])
+    item["duration_ms"] = (item["end_ns"] - item["start_ns"]) / 1e6
+    item["events"] = [
+        {"time_ns": e["time_ns"], "name": e["name"], "attributes": json.loads(e["attributes"])}
+        for e in db.execute(
+            "SELECT time_ns, name, attributes FROM span_events WHERE span_pk = ? ORDER BY time_ns", (span_pk,)
+        )
+    ]
+    item["links"] = [
+        {
+            "trace_id": link["trace_id"],
+            "span_id": link["span_id"],
+            "attributes": json.loads(link["attributes"]),
+        }
+        for link in db.execute(
+            "SELECT trace_id, span_id, attributes FROM span_links WHERE span_pk = ?", (span_pk,)
+        )
+    ]
+    return item
 
 
 def logs(db: Reader, request_id: str | None, trace_id: str | None) -> list[dict[str, Any]]:

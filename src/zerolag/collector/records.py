@@ -50,6 +50,7 @@ class Rows:
 
     spans: list[tuple[Any, ...]] = field(default_factory=list)
     events: list[list[tuple[Any, ...]]] = field(default_factory=list)  # per span, same order as spans
+    links: list[list[tuple[Any, ...]]] = field(default_factory=list)  # per span, same order as spans
     logs: list[tuple[Any, ...]] = field(default_factory=list)
     points: list[tuple[Any, ...]] = field(default_factory=list)
     invocations: list[Invocation] = field(default_factory=list)
@@ -147,6 +148,12 @@ def add_span(
         for e in span.get("events") or ()
     ]
     rows.events.append(events)
+    rows.links.append(
+        [
+            (link.get("traceId", ""), link.get("spanId", ""), _dumps(A.to_dict(link.get("attributes"))))
+            for link in span.get("links") or ()
+        ]
+    )
     if request_id is None:
         return
     if _is_invocation_span(span, attrs):

@@ -17,6 +17,7 @@ TABLES: Final = {
     "logs": "time_ns",
     "metric_points": "time_ns",
 }
+CHILD_TABLES: Final = ("span_events", "span_links")  # rows of a span (span_pk): deleted with it
 MAX_SIZE_ROUNDS: Final = 30
 
 
@@ -41,9 +42,11 @@ def delete_before(db: sqlite3.Connection, cutoff_ns: int) -> int:
     deleted = 0
     db.execute("BEGIN IMMEDIATE")
     try:
-        db.execute(
-            "DELETE FROM span_events WHERE span_pk IN (SELECT id FROM spans WHERE start_ns < ?)", (cutoff_ns,)
-        )
+        for child in CHILD_TABLES:
+            db.execute(
+                f"DELETE FROM {child} WHERE span_pk IN (SELECT id FROM spans WHERE start_ns < ?)",  # noqa: S608
+                (cutoff_ns,),
+            )
         for table, column in TABLES.items():
             deleted += db.execute(f"DELETE FROM {table} WHERE {column} < ?", (cutoff_ns,)).rowcount  # noqa: S608
     except BaseException:

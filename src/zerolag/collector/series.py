@@ -68,6 +68,7 @@ def buckets(
     function: str | None = None,
     count: int | None = None,
     since_ns: int | None = None,
+    until_ns: int | None = None,
 ) -> list[Bucket]:
     """``count`` equal buckets from ``since_ns`` (default: the first invocation) to the last invocation.
 
@@ -76,6 +77,9 @@ def buckets(
     """
     where: list[str] = ["start_ns >= ?"]
     params: list[object] = [since_ns or 0]
+    if until_ns is not None:
+        where.append("start_ns < ?")
+        params.append(until_ns)
     if function:
         where.append("function = ?")
         params.append(function)

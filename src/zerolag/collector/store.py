@@ -128,16 +128,22 @@ class Store:
 
     @staticmethod
     def _write(db: sqlite3.Connection, rows: Rows) -> None:
-        plain = [span for span, events in zip(rows.spans, rows.events, strict=True) if not events]
+        links = rows.links or [[] for _ in rows.spans]
+        plain = [
+            span
+            for span, events, span_links in zip(rows.spans, rows.events, links, strict=True)
+            if not events and not span_links
+        ]
         if plain:
             db.executemany(schema.INSERT_SPAN, plain)
-        for span, events in zip(rows.spans, rows.events, strict=True):
-            if not events:
+        for span, events, span_links in zip(rows.spans, rows.events, links, strict=True):
+            if not events and not span_links:
                 continue
             cursor = db.execute(schema.INSERT_SPAN, span)
             if cursor.rowcount == 1:  # a resent duplicate span adds nothing
                 span_pk = cursor.lastrowid
                 db.executemany(schema.INSERT_EVENT, [(span_pk, *event) for event in events])
+                db.executemany(schema.INSERT_LINK, [(span_pk, *link) for link in span_links])
         if rows.logs:
             db.executemany(schema.INSERT_LOG, rows.logs)
         if rows.points:

@@ -202,6 +202,11 @@ def test_every_response_has_security_headers_and_no_python_version(client: Clien
         client.request("GET", "/", headers={"X-Api-Key": READ_KEY}),
         client.request("GET", "/api/functions", headers={"X-Api-Key": READ_KEY}),
         client.request("GET", "/healthz"),
+        client.request("GET", "/static/viewer.css"),  # keyless
+        client.request("GET", "/static/nope.js"),
+        client.request("GET", "/logs?since=nonsense", headers={"X-Api-Key": READ_KEY}),
+        client.request("GET", "/api/dependencies", headers={"X-Api-Key": READ_KEY}),
+        client.request("GET", "/traces/" + "ab" * 16, headers={"X-Api-Key": READ_KEY}),
         client.export("traces", invocation_trace("fn", "r1")),
         client.export("traces", invocation_trace("fn", "r1"), key=None),
     ]

@@ -271,7 +271,10 @@ def test_a_database_that_goes_away_gets_retryable_503s_and_recovers(tmp_path: Pa
             status, headers, _ = client.export("traces", invocation_trace("fn", "during"))
             assert status == 503
             assert headers.get("retry-after")
-            assert client.request("GET", "/api/invocations", headers={"X-Api-Key": READ_KEY})[0] == 503
+            for path in ("/api/invocations", "/", "/api/functions", "/invocations", "/search?q=x", "/logs",
+                         "/metrics", "/dependencies", "/traces/" + "ab" * 16, "/api/charts"):  # fmt: skip
+                assert client.request("GET", path, headers={"X-Api-Key": READ_KEY})[0] == 503, path
+            assert client.request("GET", "/static/live.js")[0] == 200  # needs no store
             server.pg_ctl("start")
             assert client.export("traces", invocation_trace("fn", "after"))[0] == 200
             ids = {i["request_id"] for i in client.get_json("/api/invocations")["invocations"]}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # System packages the tests need that PyPI cannot give: Debian's chromium and chromedriver for the
-# viewer's browser tests, and the OpenTelemetry JS SDK from npm for the Node.js end-to-end test.
+# viewer's browser tests, PostgreSQL for the collector's PostgreSQL store, and the OpenTelemetry JS SDK
+# from npm for the Node.js end-to-end test.
 # Idempotent and quiet when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,4 +15,14 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
 fi
 if [ -f tests/node/package.json ] && [ ! -d tests/node/node_modules ] && command -v npm >/dev/null 2>&1; then
   (cd tests/node && npm install --silent --no-audit --no-fund >/dev/null)
+fi
+# PostgreSQL server binaries (initdb, pg_ctl) for the collector's PostgreSQL store tests: each test run starts a
+# throwaway cluster of its own, so the package's default cluster is not needed (nor started by us).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq postgresql >/dev/null
+  else
+    echo "setup-system: PostgreSQL not installed and apt-get unavailable; PostgreSQL tests will be skipped" >&2
+  fi
 fi

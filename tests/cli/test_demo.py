@@ -27,8 +27,8 @@ def _traces(db: Path, *args: str) -> str:
 @pytest.mark.e2e
 @pytest.mark.timeout(600)
 def test_demo_runs_the_whole_loop_and_ends(tmp_path: Path) -> None:
-    """The demo exits 0 with the summary, the comparison table, the viewer URL and the traces commands, and
-    the collector's SQLite file holds the API, failing and timed-out invocations."""
+    """The demo exits 0 with the summary, the comparison table, the overview URL (printed first) and the
+    traces commands, and the collector's SQLite file holds the API, failing and timed-out invocations."""
     result = subprocess.run(
         [*DEMO, "--dir", str(tmp_path)], capture_output=True, text=True, timeout=540, env=os.environ.copy()
     )
@@ -41,7 +41,11 @@ def test_demo_runs_the_whole_loop_and_ends(tmp_path: Path) -> None:
     assert re.search(r"agent -> zerolag extension\s+[\d.]+ ms\s+[\d.]+ ms\s+[+-][\d.]+ ms vs layer", out)
     stored = int(re.search(r"The collector holds (\d+) invocations", out).group(1))  # type: ignore[union-attr]
     assert stored >= 22
-    assert re.search(r"viewer\s+http://127\.0\.0\.1:\d+/\?key=zl_demo_", out)
+    first_url = re.search(r"http://\S+", out)
+    assert first_url, out
+    overview = r"http://127\.0\.0\.1:\d+/\?since=1h&key=zl_demo_\S+"
+    assert re.fullmatch(overview, first_url.group(0)), "the first URL printed is the overview's"
+    assert re.search(r"overview\s+http://127\.0\.0\.1:\d+/\?since=1h&key=zl_demo_", out)
     db = tmp_path / "zerolag-demo.db"
     assert f"zerolag traces --db {db} list" in out
     assert (tmp_path / "zerolag-layer.zip").is_file()
@@ -70,7 +74,7 @@ def test_demo_serve_keeps_the_collector_up_until_interrupted(tmp_path: Path) -> 
             if "press Ctrl-C" in line:
                 break
         output = "".join(lines)
-        match = re.search(r"viewer\s+(http://127\.0\.0\.1:\d+)/\?key=(\S+)", output)
+        match = re.search(r"overview\s+(http://127\.0\.0\.1:\d+)/\?since=1h&key=(\S+)", output)
         assert match, output + (
             process.stderr.read() if process.poll() is not None and process.stderr else ""
         )

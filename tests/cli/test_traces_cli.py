@@ -126,3 +126,20 @@ def test_log_bodies_are_one_line_in_the_table() -> None:
     cut = one_line("x" * 500, width=50)
     assert len(cut) == 50
     assert cut.endswith(" …")
+
+
+def test_stored_control_characters_never_reach_the_terminal(tmp_path: Path) -> None:
+    """Span names, function names and log lines may carry terminal escape sequences (an OSC that retitles
+    the window, a bidi override): ``traces`` prints them escaped, never raw."""
+    hostile = "evil\x1b]0;pwned\x07\x1b[2J\u202e\x9b"
+    with Collector(make_config(tmp_path)) as collector:
+        client = Client(collector)
+        trace = invocation_trace(hostile, "req-esc")
+        trace["resourceSpans"][0]["scopeSpans"][0]["spans"][1]["name"] = hostile
+        assert client.export("traces", trace)[0] == 200
+        assert client.export("logs", function_logs(hostile, "req-esc", [f"line {hostile}"]))[0] == 200
+        db = str(collector.config.db_path)
+        outputs = [run("traces", "--db", db, "list"), run("traces", "--db", db, "show", "req-esc")]
+    for out in outputs:
+        assert not any(ch in out for ch in "\x1b\x07\x9b\u202e"), repr(out)
+        assert "evil\\x1b]0;pwned\\x07\\x1b[2J\\u202e\\x9b" in out

@@ -24,6 +24,7 @@ from collector_payloads import (
 
 from zerolag.collector import Collector
 
+RANGE = "since=2025-11-27T00:00:00Z&until=2025-11-30T00:00:00Z"  # around T0, when this data happened
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 
@@ -202,13 +203,28 @@ def shoot(driver: Any, tmp_path: Path, name: str, height: int = 1000) -> Path:
 def click_and_wait(driver: Any, element: Any) -> None:
     """Click something that navigates, and wait (on the page itself, not a clock) until the new page is in."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
     old_page = driver.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(driver, 60).until(ec.staleness_of(old_page))
+    WebDriverWait(driver, 60).until(lambda d: _gone(old_page))
     WebDriverWait(driver, 60).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+def _gone(element: Any) -> bool:
+    """True once ``element``'s page has been replaced. Chromedriver reports a node of a page being torn down
+    either as stale or, mid-navigation, as "does not belong to the document": both mean gone."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as exc:
+        if "does not belong to the document" in str(exc):
+            return True
+        raise
+    return False
 
 
 def login(driver: Any, viewer: Collector, path: str = "/") -> None:
@@ -220,9 +236,9 @@ def test_invocations_page_loads_with_a_key_cookie(browser: Any, viewer: Collecto
     from selenium.webdriver.common.by import By
 
     browser.delete_all_cookies()
-    browser.get(f"{viewer.url}/")
+    browser.get(f"{viewer.url}/invocations?{RANGE}")
     assert browser.find_elements(By.NAME, "key"), "without a key the viewer asks for one"
-    login(browser, viewer)
+    login(browser, viewer, f"/invocations?{RANGE}")
     assert "key=" not in browser.current_url
     rows = browser.find_elements(By.CSS_SELECTOR, "#invocations tbody tr")
     assert len(rows) == 25
@@ -235,12 +251,13 @@ def test_filters_narrow_the_table(browser: Any, viewer: Collector, tmp_path: Pat
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
-    login(browser, viewer)
+    login(browser, viewer, f"/invocations?{RANGE}")
     Select(browser.find_element(By.ID, "f-function")).select_by_value("thumbnailer")
     click_and_wait(browser, browser.find_element(By.ID, "f-apply"))
     functions = {td.text for td in browser.find_elements(By.CSS_SELECTOR, "#invocations td.fn")}
     assert functions == {"thumbnailer"}
     assert "function=thumbnailer" in browser.current_url
+    assert "since=2025-11-27" in browser.current_url, "the range stays in the URL"
 
     Select(browser.find_element(By.ID, "f-function")).select_by_value("")
     Select(browser.find_element(By.ID, "f-status")).select_by_value("error")
@@ -264,7 +281,7 @@ def test_waterfall_renders(browser: Any, viewer: Collector, tmp_path: Path) -> N
     HTTP call marked, the logs and the platform metrics."""
     from selenium.webdriver.common.by import By
 
-    login(browser, viewer, "/?function=orders-api&cold_start=true")
+    login(browser, viewer, f"/invocations?function=orders-api&cold_start=true&{RANGE}")
     click_and_wait(browser, browser.find_element(By.LINK_TEXT, "req-orders-1"))
     svg = browser.find_element(By.ID, "waterfall")
     assert svg.size["width"] > 800
@@ -281,7 +298,7 @@ def test_failed_invocation_is_marked(browser: Any, viewer: Collector, tmp_path: 
     """A timed-out invocation's page shows the timeout banner."""
     from selenium.webdriver.common.by import By
 
-    login(browser, viewer, "/?status=timeout")
+    login(browser, viewer, f"/invocations?status=timeout&{RANGE}")
     click_and_wait(browser, browser.find_elements(By.CSS_SELECTOR, "#invocations tbody a")[0])
     banner = browser.find_element(By.ID, "status-banner")
     assert "TIMED OUT" in banner.text
@@ -293,9 +310,33 @@ def test_charts_render(browser: Any, viewer: Collector, tmp_path: Path) -> None:
     """The charts page draws four charts with data: percentile lines, cold-start lines and error bars."""
     from selenium.webdriver.common.by import By
 
-    login(browser, viewer, "/charts")
+    login(browser, viewer, f"/charts?{RANGE}")
     for chart in ("chart-duration", "chart-cold-rate", "chart-init", "chart-errors"):
         assert browser.find_element(By.ID, chart).size["height"] > 100
     assert len(browser.find_elements(By.CSS_SELECTOR, "#chart-duration polyline.series")) == 3
     assert browser.find_elements(By.CSS_SELECTOR, "#chart-errors rect.bar")
     shoot(browser, tmp_path, "charts")
+
+
+def test_the_key_form_logs_in_by_post_and_keeps_the_key_out_of_urls(browser: Any, viewer: Collector) -> None:
+    """A real browser under the viewer's Content-Security-Policy: typing the key into the form opens the page
+    asked for; the key never appears in a URL (no GET form), and the styles still apply."""
+    from selenium.webdriver.common.by import By
+
+    browser.delete_all_cookies()
+    target = f"/invocations?status=timeout&{RANGE}"
+    browser.get(f"{viewer.url}{target}")
+    field = browser.find_element(By.NAME, "key")
+    field.send_keys(READ_KEY)
+    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
+    assert browser.current_url == f"{viewer.url}{target}"
+    assert READ_KEY not in browser.current_url
+    history = browser.execute_script(
+        "return performance.getEntriesByType('navigation').map(e => e.name).join(' ')"
+    )
+    assert READ_KEY not in history
+    rows = browser.find_elements(By.CSS_SELECTOR, "#invocations tbody tr")
+    assert rows
+    assert all("timeout" in r.text.lower() for r in rows)
+    badge = browser.find_element(By.CSS_SELECTOR, ".badge.timeout")
+    assert badge.value_of_css_property("background-color") not in ("rgba(0, 0, 0, 0)", "transparent")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collector_client import INGEST_KEY, READ_KEY, Client
 from collector_payloads import MS, T0, function_logs, invocation_trace, platform_metrics
 
+RANGE = "since=2025-11-27T00:00:00Z&until=2025-11-30T00:00:00Z"  # around T0, when the test data happened
+
 
 def seed(client: Client) -> None:
     assert client.export("traces", invocation_trace("api", "r-ok", cold_start=True))[0] == 200
@@ -51,7 +53,9 @@ def test_key_query_param_sets_a_cookie_and_leaves_the_url(client: Client) -> Non
 def test_invocations_page_lists_and_marks_failures(client: Client) -> None:
     """The table shows each invocation with its status badge; failed rows are marked."""
     seed(client)
-    status, _, body = client.request("GET", "/?function=api", headers={"X-Api-Key": READ_KEY})
+    status, _, body = client.request(
+        "GET", f"/invocations?function=api&{RANGE}", headers={"X-Api-Key": READ_KEY}
+    )
     assert status == 200
     page = body.decode()
     assert 'id="invocations"' in page
@@ -86,7 +90,7 @@ def test_failed_invocation_page_shows_a_banner(client: Client) -> None:
 def test_charts_page_renders_four_charts(client: Client) -> None:
     """The charts page draws duration percentiles, cold-start rate, init duration and errors."""
     seed(client)
-    _, _, body = client.request("GET", "/charts", headers={"X-Api-Key": READ_KEY})
+    _, _, body = client.request("GET", f"/charts?{RANGE}", headers={"X-Api-Key": READ_KEY})
     page = body.decode()
     for chart in ("chart-duration", "chart-cold-rate", "chart-init", "chart-errors"):
         assert f'id="{chart}"' in page
@@ -108,11 +112,14 @@ def test_older_link_pages_through_invocations(client: Client) -> None:
     """A full page links to the older invocations with the same filters; following it shows the rest."""
     for i in range(5):
         assert client.export("traces", invocation_trace("api", f"r{i}", start_ns=T0 + i * MS))[0] == 200
-    _, _, body = client.request("GET", "/?function=api&limit=3", headers={"X-Api-Key": READ_KEY})
+    _, _, body = client.request(
+        "GET", f"/invocations?function=api&limit=3&{RANGE}", headers={"X-Api-Key": READ_KEY}
+    )
     page = body.decode()
     assert page.count("/invocations/r") == 3
     href = page.split('id="older" href="')[1].split('"')[0].replace("&amp;", "&")
     assert "function=api" in href
+    assert "since=2025-11-27" in href, "the older page keeps the range"
     _, _, body = client.request("GET", href, headers={"X-Api-Key": READ_KEY})
     rest = body.decode()
     assert "/invocations/r1" in rest

@@ -1,4 +1,4 @@
-"""``zerolag collector serve``: the OTLP receiver, SQLite store and viewer on one port."""
+"""``zerolag collector serve``: the OTLP receiver, its store (SQLite or PostgreSQL) and the viewer."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ DEFAULT_PORT = 4320  # not 4318: on one machine the extension's local receiver m
 
 @click.group()
 def collector() -> None:
-    """The zerolag collector (OTLP/HTTP receiver, SQLite store, viewer)."""
+    """The zerolag collector (OTLP/HTTP receiver, SQLite or PostgreSQL store, viewer)."""
 
 
 @collector.command()
@@ -25,7 +25,13 @@ def collector() -> None:
     show_default=True,
     type=click.Path(dir_okay=False, path_type=Path),
     envvar="ZEROLAG_COLLECTOR_DB",
-    help="SQLite file (created when missing).",
+    help="SQLite file (created when missing), unless --store is given.",
+)
+@click.option(
+    "--store",
+    "store",
+    envvar="ZEROLAG_COLLECTOR_STORE",
+    help="sqlite:///path or postgresql://user@host/db (several collectors may share one PostgreSQL).",
 )
 @click.option(
     "--ingest-key",
@@ -47,15 +53,32 @@ def collector() -> None:
 @click.option(
     "--max-db-mb", type=float, default=1024.0, show_default=True, help="Drop the oldest data above this."
 )
+@click.option(
+    "--max-connections",
+    type=click.IntRange(1),
+    default=1000,
+    show_default=True,
+    help="Open connections at once.",
+)
+@click.option(
+    "--decode-memory-mb",
+    type=click.IntRange(16),
+    default=512,
+    show_default=True,
+    help="Estimated memory for requests being decoded at once (past it, clients get a retryable 503).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log every request (paths only, never keys).")
 def serve(  # noqa: PLR0917 (click passes options by keyword)
     host: str,
     port: int,
     db_path: Path,
+    store: str | None,
     ingest_keys: tuple[str, ...],
     read_keys: tuple[str, ...],
     retention_hours: float,
     max_db_mb: float,
+    max_connections: int,
+    decode_memory_mb: int,
     verbose: bool,
 ) -> None:
     """Receive OTLP on /v1/{traces,metrics,logs} and serve the viewer on /, until Ctrl-C."""
@@ -68,19 +91,26 @@ def serve(  # noqa: PLR0917 (click passes options by keyword)
     )
     config = CollectorConfig(
         db_path=db_path,
+        store=store,
         ingest_keys=frozenset(ingest_keys),
         read_keys=frozenset(read_keys),
         host=host,
         port=port,
         retention_hours=retention_hours if retention_hours > 0 else None,
         max_db_mb=max_db_mb if max_db_mb > 0 else None,
+        max_connections=max_connections,
+        max_decode_bytes=decode_memory_mb * 1024 * 1024,
     )
+    from zerolag.collector.db import StoreError
+
     try:
         running = Collector(config)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    except (StoreError, ValueError) as exc:
+        raise click.ClickException(f"cannot open the store: {exc}") from exc
     click.echo(f"zerolag collector on {running.url}  (OTLP: {running.url}/v1/traces|metrics|logs)")
-    click.echo(f"viewer: {running.url}/?key=<your key>   store: {db_path}")
+    click.echo(f"viewer: {running.url}/   store: {running.store.description}", nl=True)
     try:
         running.serve_forever()
     except KeyboardInterrupt:

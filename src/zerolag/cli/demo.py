@@ -67,8 +67,6 @@ def _build(work: Path) -> tuple[Path, Path]:
     # Byte-compiled for this interpreter, which is also the emulator's runtime: a realistic cold start.
     layer_zip = build_layer(work / "zerolag-layer.zip", compile_with=sys.executable)
     agent_layer = agent_only_layer(build_layer_tree(work / "layer"), work / "agent-only-layer")
-    size_kib = layer_zip.stat().st_size / 1024
-    click.echo(f"  layer      {layer_zip} ({size_kib:.0f} KiB, built from source, with .pyc)")
     return layer_zip, agent_layer
 
 
@@ -93,6 +91,11 @@ def _run_all(stack: Stack, layer_zip: Path, agent_layer: Path, invocations: int)
     return outcomes, demo_compare.format_table(demo_compare.summarize(measured), invocations)
 
 
+def _overview_url(stack: Stack) -> str:
+    """The viewer's home page (the functions overview) over the last hour, logged in by ``?key=``."""
+    return f"{stack.collector_url}/?since=1h&key={stack.key}"
+
+
 def _where_to_look(stack: Stack, outcomes: list[Any]) -> None:
     try:
         stored = _stored(stack)
@@ -100,7 +103,7 @@ def _where_to_look(stack: Stack, outcomes: list[Any]) -> None:
         click.echo(f"  could not read the collector back: {exc}")
         stored = []
     click.echo(f"\nThe collector holds {len(stored)} invocations. Where to look:")
-    click.echo(f"  viewer     {stack.collector_url}/?key={stack.key}")
+    click.echo(f"  overview   {_overview_url(stack)}")
     click.echo(f"  terminal   zerolag traces --db {stack.db_path} list")
     failed = next((o for o in outcomes if o.status != "success"), None)
     example = failed.request_id if failed else (outcomes[0].request_id if outcomes else "REQUEST_ID")
@@ -137,6 +140,9 @@ def demo(serve: bool, invocations: int, work_dir: Path | None) -> None:
             from zerolag.cli.demo_stack import BACKEND_RTT_MS, start_stack
 
             stack = start_stack(resources, work)
+            click.echo(f"  overview   {_overview_url(stack)}")  # first: where the results will show
+            size_kib = layer_zip.stat().st_size / 1024
+            click.echo(f"  layer      {layer_zip} ({size_kib:.0f} KiB, built from source, with .pyc)")
             click.echo(f"  collector  {stack.collector_url} (SQLite {stack.db_path})")
             click.echo(f"  moto       {stack.moto_url} (DynamoDB, S3, Secrets Manager)")
             far = f"collector + {BACKEND_RTT_MS} ms; measured +{stack.measured_rtt_ms:.1f} ms a request"

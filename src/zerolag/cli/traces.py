@@ -1,7 +1,7 @@
 """``zerolag traces list`` / ``zerolag traces show ID``: stored invocations in the terminal.
 
-Reads the collector's SQLite file directly (``--db``), or a running collector's JSON API (``--url`` with
-``--key``, a read or ingest key).
+Reads the collector's store directly (``--db`` for its SQLite file, ``--store`` for ``sqlite:///path`` or
+``postgresql://...``), or a running collector's JSON API (``--url`` with ``--key``, a read or ingest key).
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from zerolag.cli import traces_render as render
 
 
 class Source:
-    """Where invocations come from: a SQLite file or a collector URL."""
+    """Where invocations come from: a store (SQLite file or PostgreSQL) or a collector URL."""
 
-    def __init__(self, db: Path, url: str | None, key: str | None) -> None:
-        self.db, self.url, self.key = db, url, key
+    def __init__(self, db: Path, url: str | None, key: str | None, store: str | None = None) -> None:
+        self.db, self.url, self.key, self.store = db, url, key, store
 
     def invocations(
         self, function: str | None, status: str | None, cold: bool | None, limit: int
@@ -54,9 +54,20 @@ class Source:
             return queries.detail(db, ident)
 
     def _reader(self, open_reader: Any) -> Any:
-        if not self.db.exists():
-            raise click.ClickException(f"no collector database at {self.db} (pass --db, or --url and --key)")
-        return open_reader(self.db)
+        from zerolag.collector.db import StoreError
+        from zerolag.collector.store import sqlite_path
+
+        target: str | Path = self.store or self.db
+        try:
+            path = sqlite_path(target)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+        if path is not None and not path.exists():
+            raise click.ClickException(f"no collector database at {path} (pass --db, or --url and --key)")
+        try:
+            return open_reader(target)
+        except StoreError as exc:
+            raise click.ClickException(str(exc)) from exc
 
     def _get(self, path: str) -> Any:
         assert self.url is not None
@@ -81,12 +92,17 @@ class Source:
     envvar="ZEROLAG_COLLECTOR_DB",
     help="The collector's SQLite file.",
 )
+@click.option(
+    "--store",
+    envvar="ZEROLAG_COLLECTOR_STORE",
+    help="The collector's store as a URL: sqlite:///path or postgresql://... (instead of --db).",
+)
 @click.option("--url", envvar="ZEROLAG_COLLECTOR_URL", help="A running collector (instead of --db).")
 @click.option("--key", envvar="ZEROLAG_COLLECTOR_KEY", help="Read or ingest key for --url.")
 @click.pass_context
-def traces(ctx: click.Context, db: Path, url: str | None, key: str | None) -> None:
+def traces(ctx: click.Context, db: Path, store: str | None, url: str | None, key: str | None) -> None:
     """Browse stored invocations and their traces."""
-    ctx.obj = Source(db, url, key)
+    ctx.obj = Source(db, url, key, store)
 
 
 @traces.command("list")

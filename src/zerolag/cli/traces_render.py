@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
 BAR_WIDTH = 40
 LOG_WIDTH = 100
+
+# Characters a terminal acts on instead of printing: C0 and C1 controls (ESC starts escape sequences that
+# can retitle windows, rewrite the screen or, in some terminals, write files), DEL, and the invisible
+# format characters that reorder or hide text (bidi overrides, zero-width, line/paragraph separators).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069\ufeff]")
+
+
+def safe(text: object) -> str:
+    """``text`` with every character a terminal would act on shown as an escape (``\\x1b``, ``\\u202e``)."""
+    value = str(text)
+    return _UNPRINTABLE.sub(lambda m: ascii(m.group(0))[1:-1], value) if _UNPRINTABLE.search(value) else value
 
 
 def _clock(ns: int | None) -> str:
@@ -21,7 +33,8 @@ def _num(value: float | None, unit: str = "") -> str:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Columns padded to their widest cell, a rule under the header."""
+    """Columns padded to their widest cell, a rule under the header; stored strings made safe to print."""
+    rows = [[safe(cell) for cell in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
@@ -121,7 +134,12 @@ def detail_text(detail: Mapping[str, Any]) -> str:
         ("Trigger", inv["trigger"] or "-"),
     ]
     width = max(len(k) for k, _ in facts)
-    parts = ["\n".join(f"{k.ljust(width)}  {v}" for k, v in facts), "", waterfall_text(detail["spans"]), ""]
+    parts = [
+        "\n".join(f"{k.ljust(width)}  {safe(v)}" for k, v in facts),
+        "",
+        waterfall_text(detail["spans"]),
+        "",
+    ]
     logs = [
         (_clock(r["time_ns"]), str(r["severity_text"] or r["severity_number"] or ""), one_line(r["body"]))
         for r in detail["logs"]

@@ -1,61 +1,27 @@
-"""The viewer's server-rendered pages: invocations, one invocation, charts, the key form. No JavaScript."""
+"""The viewer's server-rendered pages: invocations, one invocation, charts, the key form. The pages of the
+range views (overview, dependencies, logs, metrics, whole traces) live in ``zerolag.collector.viewer``."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
 from html import escape
-from string import Template
-from typing import Any, Final
-from urllib.parse import quote, urlencode
+from typing import Any
+from urllib.parse import quote
 
 from zerolag.collector import svg
 from zerolag.collector.queries import STATUSES, Filters
 from zerolag.collector.series import Bucket
+from zerolag.collector.viewer import layout as viewer_layout
+from zerolag.collector.viewer.format import badge, clock, num
+from zerolag.collector.viewer.timerange import TimeRange
+from zerolag.collector.viewer.trace_page import span_panels, trace_link
 
-_CSS: Final = """
-body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#202124;background:#fff}
-header{background:#202124;color:#fff;padding:10px 20px;display:flex;gap:24px;align-items:center}
-header a{color:#fff;text-decoration:none}header b{font-size:16px}
-main{padding:16px 20px}table{border-collapse:collapse;width:100%}
-th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #e0e0e0;font-variant-numeric:tabular-nums}
-th{background:#f1f3f4}tr.failed{background:#fce8e6}
-.badge{padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;color:#fff;background:#188038}
-.badge.error{background:#d93025}.badge.timeout{background:#e8710a}.badge.oom{background:#9334e6}
-.banner{padding:10px 14px;border-radius:6px;margin:10px 0;font-weight:600;color:#fff;background:#d93025}
-.banner.timeout{background:#e8710a}.banner.oom{background:#9334e6}
-dl{display:grid;grid-template-columns:max-content auto max-content auto max-content auto;gap:4px 14px}
-dt{color:#5f6368}dd{margin:0}pre{white-space:pre-wrap;margin:0}
-form{margin:0 0 12px}select,input,button{font:inherit;margin-right:8px}
-.charts{display:flex;flex-wrap:wrap;gap:16px}.empty{color:#5f6368}
-details{margin:2px 0}summary{cursor:pointer}.sev-error{color:#d93025;font-weight:600}
-"""
-
-_LAYOUT: Final = Template(
-    """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>$title · zerolag</title>
-<style>$css</style></head><body><header><b>zerolag</b><a href="/">Invocations</a><a href="/charts">Charts</a>
-</header><main>$body</main></body></html>"""
-)
+__all__ = ["badge", "clock", "num"]
 
 
-def layout(title: str, body: str) -> str:
-    return _LAYOUT.substitute(title=escape(title), css=_CSS, body=body)
-
-
-def clock(ns: int | None) -> str:
-    """Nanoseconds since the epoch as a UTC time with milliseconds."""
-    if not ns:
-        return "—"
-    return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-
-
-def num(value: float | None, unit: str = "") -> str:
-    return "—" if value is None else f"{value:,.2f}{unit}".replace(".00", "")
-
-
-def badge(status: str) -> str:
-    return f'<span class="badge {escape(status)}">{escape(status.upper())}</span>'
+def layout(title: str, body: str, **chrome: Any) -> str:
+    """A page in the viewer's frame (navigation, search, and the range picker when given a range)."""
+    return viewer_layout.page(title, body, **chrome)
 
 
 def _cold(value: bool | None) -> str:
@@ -71,39 +37,71 @@ def _options(values: Sequence[str], selected: str | None, any_label: str) -> str
     return "".join(opts)
 
 
-def invocations_page(rows: Sequence[Mapping[str, Any]], functions: Sequence[str], filters: Filters) -> str:
-    """The invocations table with its filter form."""
+def invocations_page(  # noqa: PLR0917 (the page's parts, each named at the one call site)
+    rows: Sequence[Mapping[str, Any]],
+    functions: Sequence[str],
+    filters: Filters,
+    rng: TimeRange,
+    search: str = "",
+    note: str = "",
+) -> str:
+    """The invocations table over the range, with its filters, the search it answers, and paging."""
     cold = {None: "", True: "true", False: "false"}[filters.cold_start]
+    hidden = "".join(f'<input type="hidden" name="{k}" value="{escape(v)}">' for k, v in rng.query().items())
     form = (
-        '<form id="filters" method="get" action="/">'
+        f'<form id="filters" method="get" action="/invocations">{hidden}'
         '<select name="function" id="f-function">'
         f"{_options(functions, filters.function, 'all functions')}</select>"
         f'<select name="status" id="f-status">{_options(STATUSES, filters.status, "any status")}</select>'
         '<select name="cold_start" id="f-cold">'
         f"{_options(('true', 'false'), cold, 'cold or warm')}</select>"
+        f'<input type="search" name="q" id="f-q" value="{escape(search)}" size="32" '
+        'placeholder="request id, trace id, key=value, log text">'
         '<button type="submit" id="f-apply">Filter</button></form>'
     )
     head = (
-        "<tr><th>Function</th><th>Request id</th><th>Start (UTC)</th><th>Duration</th><th>Billed</th>"
-        "<th>Cold start</th><th>Memory used / size</th><th>Status</th><th>Trigger</th></tr>"
+        "<tr><th>Function</th><th>Request id</th><th>Start (UTC)</th><th class='num'>Duration</th>"
+        "<th class='num'>Billed</th><th>Cold start</th><th>Memory used / size</th><th>Status</th>"
+        "<th>Trigger</th><th>Trace</th></tr>"
     )
     body = "".join(_invocation_row(r) for r in rows)
     if not rows:
-        body = '<tr><td colspan="9" class="empty">No invocations match.</td></tr>'
-    table = f'<table id="invocations"><thead>{head}</thead><tbody>{body}</tbody></table>'
-    return layout("Invocations", f"<h2>Invocations</h2>{form}{table}{_older_link(rows, filters)}")
+        body = '<tr><td colspan="10" class="empty">No invocations match.</td></tr>'
+    table = (
+        f'<table id="invocations"><thead>{head}</thead>'
+        f'<tbody id="invocation-rows" data-live>{body}</tbody></table>'
+    )
+    query = _filter_query(filters, search)
+    note_html = f'<p class="note" id="search-note">{escape(note)}</p>' if note else ""
+    return layout(
+        "Invocations",
+        f"<h2>Invocations</h2>{form}{note_html}{table}{_pager(rows, filters, rng, query)}",
+        path="/invocations",
+        rng=rng,
+        params=query,
+        live=rng.relative and filters.before_ns is None,
+        search=search,
+    )
 
 
-def _older_link(rows: Sequence[Mapping[str, Any]], filters: Filters) -> str:
-    """A link to the next page (older invocations) when this page is full."""
-    if len(rows) < filters.limit:
-        return ""
-    query = {"function": filters.function, "status": filters.status, "limit": filters.limit}
+def _filter_query(filters: Filters, search: str) -> dict[str, str]:
+    query = {"function": filters.function or "", "status": filters.status or "", "q": search}
     if filters.cold_start is not None:
         query["cold_start"] = str(filters.cold_start).lower()
-    query["before"] = rows[-1]["start_ns"]
-    href = "/?" + urlencode({k: v for k, v in query.items() if v is not None})
-    return f'<p><a id="older" href="{escape(href)}">Older invocations →</a></p>'
+    if filters.limit != 100:
+        query["limit"] = str(filters.limit)
+    return {k: v for k, v in query.items() if v}
+
+
+def _pager(rows: Sequence[Mapping[str, Any]], filters: Filters, rng: TimeRange, query: dict[str, str]) -> str:
+    """Newest / older page links (keyset paging on the start time, so pages stay fast deep down)."""
+    links = []
+    if filters.before_ns is not None:
+        links.append(f'<a id="newest" href="/invocations?{escape(rng.qs(**query))}">← Newest</a>')
+    if len(rows) >= filters.limit:
+        href = "/invocations?" + rng.qs(**query, before=rows[-1]["start_ns"])
+        links.append(f'<a id="older" href="{escape(href)}">Older invocations →</a>')
+    return f'<div class="pager">{"".join(links)}</div>' if links else ""
 
 
 def _invocation_row(r: Mapping[str, Any]) -> str:
@@ -112,10 +110,11 @@ def _invocation_row(r: Mapping[str, Any]) -> str:
     cls = ' class="failed"' if r["status"] != "ok" else ""
     return (
         f'<tr{cls} data-status="{escape(r["status"])}"><td class="fn">{escape(r["function"] or "—")}</td>'
-        f"<td>{link}</td><td>{clock(r['start_ns'])}</td><td>{num(r['duration_ms'], ' ms')}</td>"
-        f'<td>{num(r["billed_ms"], " ms")}</td><td class="cold">{_cold(r["cold_start"])}</td>'
+        f"<td>{link}</td><td>{clock(r['start_ns'])}</td><td class='num'>{num(r['duration_ms'], ' ms')}</td>"
+        f'<td class="num">{num(r["billed_ms"], " ms")}</td><td class="cold">{_cold(r["cold_start"])}</td>'
         f"<td>{memory}</td>"
-        f"<td>{badge(r['status'])}</td><td>{escape(r['trigger'] or '—')}</td></tr>"
+        f"<td>{badge(r['status'])}</td><td>{escape(r['trigger'] or '—')}</td>"
+        f"<td>{trace_link(r['trace_id'], 'trace') if r['trace_id'] else '—'}</td></tr>"
     )
 
 
@@ -133,7 +132,7 @@ def detail_page(detail: Mapping[str, Any]) -> str:
     facts = [
         ("Function", escape(inv["function"] or "—")),
         ("Request id", escape(inv["request_id"])),
-        ("Trace id", escape(inv["trace_id"] or "—")),
+        ("Trace id", trace_link(inv["trace_id"])),
         ("Start (UTC)", clock(inv["start_ns"])),
         ("Duration", num(inv["duration_ms"], " ms")),
         ("Billed", num(inv["billed_ms"], " ms")),
@@ -146,31 +145,20 @@ def detail_page(detail: Mapping[str, Any]) -> str:
     summary = "<dl>" + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts) + "</dl>"
     body = (
         f"<h2>Invocation {escape(inv['request_id'])}</h2>{banner}{summary}"
-        f"<h3>Trace</h3>{svg.waterfall(detail['spans'])}{_span_details(detail['spans'])}"
+        f"<h3>Trace</h3>{_whole_trace(detail)}{svg.waterfall(detail['spans'])}{span_panels(detail['spans'])}"
         f"<h3>Logs</h3>{_logs(detail['logs'])}<h3>Platform metrics</h3>{_metrics(detail['metrics'])}"
     )
     return layout(f"Invocation {inv['request_id']}", body)
 
 
-def _kv(values: Mapping[str, Any]) -> str:
-    return escape(json.dumps(values, indent=1, sort_keys=True, default=str)) if values else "{}"
-
-
-def _span_details(spans: Sequence[Mapping[str, Any]]) -> str:
-    items = []
-    for depth, span in svg.span_tree_order(spans):  # the waterfall's order, indented like it
-        events = "".join(
-            f"<li>{clock(e['time_ns'])} <b>{escape(e['name'])}</b> <pre>{_kv(e['attributes'])}</pre></li>"
-            for e in span["events"]
-        )
-        status = " ⚠ error" + (f": {escape(span['status_message'])}" if span["status_message"] else "")
-        items.append(
-            f'<details class="span-detail" style="margin-left:{depth * 16}px">'
-            f"<summary>{escape(span['name'])} · {span['duration_ms']:.2f} ms"
-            f"{status if span['status_code'] == 2 else ''}</summary><pre>{_kv(span['attributes'])}</pre>"
-            f"{f'<ul>{events}</ul>' if events else ''}</details>"
-        )
-    return "".join(items)
+def _whole_trace(detail: Mapping[str, Any]) -> str:
+    """A pointer to the whole trace when other functions' spans share it."""
+    others = detail.get("trace_functions") or []
+    if not others:
+        return ""
+    names = ", ".join(escape(f) for f in others)
+    link = trace_link(detail["invocation"]["trace_id"], "whole trace")
+    return f'<p class="note" id="whole-trace">This trace continues in {names}: see the {link}.</p>'
 
 
 def _logs(logs: Sequence[Mapping[str, Any]]) -> str:
@@ -199,15 +187,21 @@ def _metrics(points: Sequence[Mapping[str, Any]]) -> str:
     )
 
 
-def charts_page(buckets: Sequence[Bucket], functions: Sequence[str], function: str | None) -> str:
+def charts_page(
+    buckets: Sequence[Bucket], functions: Sequence[str], function: str | None, rng: TimeRange
+) -> str:
     """Duration percentiles, cold-start rate and init duration, and errors over time."""
+    hidden = "".join(f'<input type="hidden" name="{k}" value="{escape(v)}">' for k, v in rng.query().items())
     form = (
-        '<form id="chart-filters" method="get" action="/charts">'
+        f'<form id="chart-filters" method="get" action="/charts">{hidden}'
         f'<select name="function" id="c-function">{_options(functions, function, "all functions")}</select>'
         '<button type="submit">Show</button></form>'
     )
+    chrome: dict[str, Any] = {"path": "/charts", "rng": rng, "params": {"function": function or ""}}
     if not buckets:
-        return layout("Charts", f"<h2>Charts</h2>{form}<p class='empty'>No invocations yet.</p>")
+        return layout(
+            "Charts", f"<h2>Charts</h2>{form}<p class='empty'>No invocations in this range.</p>", **chrome
+        )
     xs = [b.start_ns for b in buckets]
     charts = [
         svg.line_chart(
@@ -251,16 +245,19 @@ def charts_page(buckets: Sequence[Bucket], functions: Sequence[str], function: s
             "invocations",
         ),
     ]
-    return layout("Charts", f"<h2>Charts</h2>{form}<div class='charts'>{''.join(charts)}</div>")
+    return layout("Charts", f"<h2>Charts</h2>{form}<div class='charts'>{''.join(charts)}</div>", **chrome)
 
 
-def key_page(message: str) -> str:
-    """The page asking a browser for a key (sent back as ``?key=``, which sets a cookie)."""
+def key_page(message: str, next_path: str = "/") -> str:
+    """The page asking a browser for a key: POSTed to /login (never in a URL), which sets a cookie and
+    goes back to ``next_path``."""
     form = (
-        '<form method="get"><label>API key <input type="password" name="key" id="key" autofocus></label>'
-        '<button type="submit">Open</button></form>'
+        '<form method="post" action="/login">'
+        f'<input type="hidden" name="next" value="{escape(next_path)}">'
+        '<label>API key <input type="password" name="key" id="key" autocomplete="current-password" autofocus>'
+        '</label><button type="submit">Open</button></form>'
     )
-    return layout("Key needed", f"<h2>{escape(message)}</h2>{form}")
+    return layout("Key needed", f"<h2>{escape(message)}</h2>{form}", chrome=False)
 
 
 def not_found_page(what: str) -> str:

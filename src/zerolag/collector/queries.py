@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from typing import Any, Final
+
+from zerolag.collector.db import Reader
 
 STATUSES: Final = ("ok", "error", "timeout", "oom")
 INVOCATION_COLUMNS: Final = (
@@ -23,15 +24,18 @@ class Filters:
     cold_start: bool | None = None
     limit: int = 100
     before_ns: int | None = None  # only invocations that started before this (the "older" page)
+    since_ns: int | None = None  # the time range, when one is given
+    until_ns: int | None = None
+    request_ids: tuple[str, ...] | None = None  # only these (a search's matches)
 
 
-def _invocation(row: sqlite3.Row) -> dict[str, Any]:
+def _invocation(row: Any) -> dict[str, Any]:
     item = dict(row)
     item["cold_start"] = None if item["cold_start"] is None else bool(item["cold_start"])
     return item
 
 
-def functions(db: sqlite3.Connection) -> list[str]:
+def functions(db: Reader) -> list[str]:
     """Every function with at least one invocation, by name."""
     rows = db.execute(
         "SELECT DISTINCT function FROM invocations WHERE function IS NOT NULL ORDER BY function"
@@ -39,7 +43,7 @@ def functions(db: sqlite3.Connection) -> list[str]:
     return [row[0] for row in rows]
 
 
-def invocations(db: sqlite3.Connection, filters: Filters) -> list[dict[str, Any]]:
+def invocations(db: Reader, filters: Filters) -> list[dict[str, Any]]:
     """The newest invocations matching ``filters``."""
     where: list[str] = []
     params: list[object] = []
@@ -49,9 +53,19 @@ def invocations(db: sqlite3.Connection, filters: Filters) -> list[dict[str, Any]
     if filters.status:
         where.append("status = ?")
         params.append(filters.status)
-    if filters.before_ns is not None:
-        where.append("start_ns < ?")
-        params.append(filters.before_ns)
+    for column_test, value in (
+        ("start_ns < ?", filters.before_ns),
+        ("start_ns >= ?", filters.since_ns),
+        ("start_ns < ?", filters.until_ns),
+    ):
+        if value is not None:
+            where.append(column_test)
+            params.append(value)
+    if filters.request_ids is not None:
+        if not filters.request_ids:
+            return []
+        where.append(f"request_id IN ({', '.join('?' * len(filters.request_ids))})")
+        params.extend(filters.request_ids)
     if filters.cold_start is not None:
         where.append("COALESCE(cold_start, 0) = ?")
         params.append(int(filters.cold_start))
@@ -63,7 +77,7 @@ def invocations(db: sqlite3.Connection, filters: Filters) -> list[dict[str, Any]
     return [_invocation(row) for row in db.execute(sql, params)]
 
 
-def invocation(db: sqlite3.Connection, ident: str) -> dict[str, Any] | None:
+def invocation(db: Reader, ident: str) -> dict[str, Any] | None:
     """One invocation by request id, or by trace id (its newest invocation)."""
     sql = f"SELECT {INVOCATION_COLUMNS} FROM invocations WHERE request_id = ?"  # noqa: S608
     row = db.execute(sql, (ident,)).fetchone()
@@ -73,34 +87,51 @@ def invocation(db: sqlite3.Connection, ident: str) -> dict[str, Any] | None:
     return None if row is None else _invocation(row)
 
 
-def spans(db: sqlite3.Connection, trace_id: str | None, request_id: str | None) -> list[dict[str, Any]]:
+def spans(db: Reader, trace_id: str | None, request_id: str | None) -> list[dict[str, Any]]:
     """The invocation's spans: its trace's (except other invocations' in a shared trace) and any tagged with
     its request id, by start time, each with its events."""
     rows = db.execute(
-        "SELECT id, trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, status_code, "
-        "status_message, function, request_id, attributes, resource FROM spans "
+        f"SELECT {SPAN_COLUMNS} FROM spans "  # noqa: S608 (fixed columns)
         "WHERE (trace_id = ? AND (request_id IS NULL OR request_id = ?)) OR request_id = ? "
         "ORDER BY start_ns, id",
         (trace_id or "", request_id or "", request_id or ""),
     ).fetchall()
-    result = []
-    for row in rows:
-        item = dict(row)
-        item["attributes"] = json.loads(item["attributes"])
-        item["resource"] = json.loads(item["resource"])
-        item["duration_ms"] = (item["end_ns"] - item["start_ns"]) / 1e6
-        item["events"] = [
-            {"time_ns": e["time_ns"], "name": e["name"], "attributes": json.loads(e["attributes"])}
-            for e in db.execute(
-                "SELECT time_ns, name, attributes FROM span_events WHERE span_pk = ? ORDER BY time_ns",
-                (item.pop("id"),),
-            )
-        ]
-        result.append(item)
-    return result
+    return [span_item(db, row) for row in rows]
 
 
-def logs(db: sqlite3.Connection, request_id: str | None, trace_id: str | None) -> list[dict[str, Any]]:
+SPAN_COLUMNS: Final = (
+    "id, trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, status_code, status_message, "
+    "function, request_id, attributes, resource"
+)
+
+
+def span_item(db: Reader, row: Any) -> dict[str, Any]:
+    """A span row as a dict, with its attributes, resource, events and links decoded."""
+    item = dict(row)
+    span_pk = item.pop("id")
+    item["attributes"] = json.loads(item["attributes"])
+    item["resource"] = json.loads(item["resource"])
+    item["duration_ms"] = (item["end_ns"] - item["start_ns"]) / 1e6
+    item["events"] = [
+        {"time_ns": e["time_ns"], "name": e["name"], "attributes": json.loads(e["attributes"])}
+        for e in db.execute(
+            "SELECT time_ns, name, attributes FROM span_events WHERE span_pk = ? ORDER BY time_ns", (span_pk,)
+        )
+    ]
+    item["links"] = [
+        {
+            "trace_id": link["trace_id"],
+            "span_id": link["span_id"],
+            "attributes": json.loads(link["attributes"]),
+        }
+        for link in db.execute(
+            "SELECT trace_id, span_id, attributes FROM span_links WHERE span_pk = ?", (span_pk,)
+        )
+    ]
+    return item
+
+
+def logs(db: Reader, request_id: str | None, trace_id: str | None) -> list[dict[str, Any]]:
     """The invocation's log records: by request id, else by trace id, oldest first."""
     rows = db.execute(
         "SELECT time_ns, function, request_id, trace_id, span_id, severity_number, severity_text, body, "
@@ -111,7 +142,7 @@ def logs(db: sqlite3.Connection, request_id: str | None, trace_id: str | None) -
     return [dict(row, attributes=json.loads(row["attributes"])) for row in rows]
 
 
-def metric_points(db: sqlite3.Connection, request_id: str) -> list[dict[str, Any]]:
+def metric_points(db: Reader, request_id: str) -> list[dict[str, Any]]:
     """The metric points reported for one invocation (the platform's numbers among them)."""
     rows = db.execute(
         "SELECT time_ns, name, unit, kind, value, count, sum, attributes FROM metric_points "
@@ -121,7 +152,7 @@ def metric_points(db: sqlite3.Connection, request_id: str) -> list[dict[str, Any
     return [dict(row, attributes=json.loads(row["attributes"])) for row in rows]
 
 
-def detail(db: sqlite3.Connection, ident: str) -> dict[str, Any] | None:
+def detail(db: Reader, ident: str) -> dict[str, Any] | None:
     """Everything the invocation page shows: the invocation, its spans, logs and metric points."""
     inv = invocation(db, ident)
     if inv is None:

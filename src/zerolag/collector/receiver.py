@@ -7,6 +7,7 @@ encoding (an empty protobuf message, or ``{}``); a failure is a ``google.rpc.Sta
 from __future__ import annotations
 
 import json
+import re
 import zlib
 from dataclasses import dataclass
 from typing import Any, Final
@@ -27,8 +28,10 @@ _RPC_FOR_HTTP: Final = {
     403: RPC_PERMISSION_DENIED,
     404: RPC_UNIMPLEMENTED,
     405: RPC_UNIMPLEMENTED,
+    408: RPC_INVALID_ARGUMENT,
     413: RPC_RESOURCE_EXHAUSTED,
     415: RPC_INVALID_ARGUMENT,
+    503: 14,  # UNAVAILABLE: retryable
 }
 
 
@@ -81,21 +84,41 @@ def inflate(body: bytes, encoding: str | None, max_bytes: int) -> bytes:
     return data
 
 
+_ESCAPED_SURROGATE: Final = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
 def decode(signal: Signal, media: str, data: bytes) -> dict[str, Any]:
-    """The export request in the dict form, or 400."""
+    """The export request in the dict form, or 400.
+
+    Protobuf goes through the official generated classes (``otlp_pb``). JSON may escape UTF-16 surrogates
+    (``"\\ud83d\\ude00"``, as JavaScript's ``JSON.stringify`` writes any string); a lone one cannot be
+    stored as text, so it becomes U+FFFD, like any other undecodable character.
+    """
     request: dict[str, Any]
     try:
         if media == CONTENT_TYPE_JSON:
             from zerolag.otlp.jsoncodec import loads
 
             request = loads(signal, data)
+            if _ESCAPED_SURROGATE.search(data):
+                request = _without_lone_surrogates(request)
         else:
-            from zerolag.otlp.protobuf import decode as decode_protobuf
+            from zerolag.collector.otlp_pb import decode as decode_protobuf
 
             request = decode_protobuf(signal, data)
     except OtlpDecodeError as exc:
         raise ReceiverError(400, f"malformed {signal} request: {exc}") from exc
     return request
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_lone_surrogates(v) for v in value]
+    return value
 
 
 def success(media: str) -> Reply:

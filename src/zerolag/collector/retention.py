@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
 # table -> its time column
 TABLES: Final = {
@@ -17,6 +17,7 @@ TABLES: Final = {
     "logs": "time_ns",
     "metric_points": "time_ns",
 }
+CHILD_TABLES: Final = ("span_events", "span_links")  # rows of a span (span_pk): deleted with it
 MAX_SIZE_ROUNDS: Final = 30
 
 
@@ -41,9 +42,11 @@ def delete_before(db: sqlite3.Connection, cutoff_ns: int) -> int:
     deleted = 0
     db.execute("BEGIN IMMEDIATE")
     try:
-        db.execute(
-            "DELETE FROM span_events WHERE span_pk IN (SELECT id FROM spans WHERE start_ns < ?)", (cutoff_ns,)
-        )
+        for child in CHILD_TABLES:
+            db.execute(
+                f"DELETE FROM {child} WHERE span_pk IN (SELECT id FROM spans WHERE start_ns < ?)",  # noqa: S608
+                (cutoff_ns,),
+            )
         for table, column in TABLES.items():
             deleted += db.execute(f"DELETE FROM {table} WHERE {column} < ?", (cutoff_ns,)).rowcount  # noqa: S608
     except BaseException:
@@ -63,18 +66,49 @@ def _time_range(db: sqlite3.Connection) -> tuple[int, int] | None:
     return (min(lows), max(highs)) if lows else None
 
 
+class Database(Protocol):
+    """The four things a retention pass needs of a store's writer (SQLite here, PostgreSQL in pgstore)."""
+
+    def delete_before(self, cutoff_ns: int) -> int: ...
+    def time_range(self) -> tuple[int, int] | None: ...
+    def used_bytes(self) -> int: ...
+    def compact(self) -> None: ...
+
+
+class _Sqlite:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def delete_before(self, cutoff_ns: int) -> int:
+        return delete_before(self.db, cutoff_ns)
+
+    def time_range(self) -> tuple[int, int] | None:
+        return _time_range(self.db)
+
+    def used_bytes(self) -> int:
+        return used_bytes(self.db)
+
+    def compact(self) -> None:
+        self.db.execute("PRAGMA incremental_vacuum")
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 def enforce(db: sqlite3.Connection, *, now_ns: int, max_age_ns: int | None, max_bytes: int | None) -> Outcome:
+    """One pass on a SQLite writer connection."""
+    return enforce_with(_Sqlite(db), now_ns=now_ns, max_age_ns=max_age_ns, max_bytes=max_bytes)
+
+
+def enforce_with(db: Database, *, now_ns: int, max_age_ns: int | None, max_bytes: int | None) -> Outcome:
     """Apply the age limit, then cut the oldest tenth of the remaining time span until under ``max_bytes``."""
     deleted = 0
     if max_age_ns is not None:
-        deleted += delete_before(db, now_ns - max_age_ns)
+        deleted += db.delete_before(now_ns - max_age_ns)
     if max_bytes is not None:
         for _ in range(MAX_SIZE_ROUNDS):
-            if used_bytes(db) <= max_bytes or (span := _time_range(db)) is None:
+            if db.used_bytes() <= max_bytes or (span := db.time_range()) is None:
                 break
             low, high = span
-            deleted += delete_before(db, low + max((high - low) // 10, 1))
+            deleted += db.delete_before(low + max((high - low) // 10, 1))
     if deleted:
-        db.execute("PRAGMA incremental_vacuum")
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return Outcome(deleted_rows=deleted, used_bytes=used_bytes(db))
+        db.compact()
+    return Outcome(deleted_rows=deleted, used_bytes=db.used_bytes())

@@ -3,7 +3,9 @@
 Times are integer nanoseconds since the epoch (as in OTLP); durations are float milliseconds and memory
 float MB, as Lambda reports them. Indexes follow the viewer's queries: invocations by time, by function and
 status; the spans, logs and metric points of one invocation by request id or trace id; everything by time
-for retention.
+for retention; spans by function and by kind, logs by function and severity, for the viewer's range
+pages. The functions overview reads a covering index (function, time, then every column it aggregates)
+so it never touches the table; metric points have one for the post-runtime sums and the metric charts.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ CREATE INDEX IF NOT EXISTS invocations_start ON invocations(start_ns);
 CREATE INDEX IF NOT EXISTS invocations_function ON invocations(function, start_ns);
 CREATE INDEX IF NOT EXISTS invocations_status ON invocations(status, start_ns);
 CREATE INDEX IF NOT EXISTS invocations_trace ON invocations(trace_id);
+CREATE INDEX IF NOT EXISTS invocations_overview ON invocations(
+    function, start_ns, status, cold_start, duration_ms, billed_ms, init_ms, memory_used_mb, memory_size_mb
+);
 
 CREATE TABLE IF NOT EXISTS spans (
     id             INTEGER PRIMARY KEY,
@@ -61,6 +66,8 @@ CREATE TABLE IF NOT EXISTS spans (
 );
 CREATE INDEX IF NOT EXISTS spans_start ON spans(start_ns);
 CREATE INDEX IF NOT EXISTS spans_request ON spans(request_id);
+CREATE INDEX IF NOT EXISTS spans_function ON spans(function, start_ns);
+CREATE INDEX IF NOT EXISTS spans_kind ON spans(kind, start_ns);
 
 CREATE TABLE IF NOT EXISTS span_events (
     span_pk    INTEGER NOT NULL,
@@ -69,6 +76,15 @@ CREATE TABLE IF NOT EXISTS span_events (
     attributes TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS span_events_span ON span_events(span_pk);
+
+CREATE TABLE IF NOT EXISTS span_links (
+    span_pk    INTEGER NOT NULL,
+    trace_id   TEXT NOT NULL,
+    span_id    TEXT NOT NULL,
+    attributes TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS span_links_span ON span_links(span_pk);
+CREATE INDEX IF NOT EXISTS span_links_trace ON span_links(trace_id);
 
 CREATE TABLE IF NOT EXISTS logs (
     id              INTEGER PRIMARY KEY,
@@ -85,6 +101,8 @@ CREATE TABLE IF NOT EXISTS logs (
 CREATE INDEX IF NOT EXISTS logs_time ON logs(time_ns);
 CREATE INDEX IF NOT EXISTS logs_request ON logs(request_id);
 CREATE INDEX IF NOT EXISTS logs_trace ON logs(trace_id);
+CREATE INDEX IF NOT EXISTS logs_function ON logs(function, time_ns);
+CREATE INDEX IF NOT EXISTS logs_severity ON logs(severity_number, time_ns);
 
 CREATE TABLE IF NOT EXISTS metric_points (
     id         INTEGER PRIMARY KEY,
@@ -101,7 +119,7 @@ CREATE TABLE IF NOT EXISTS metric_points (
 );
 CREATE INDEX IF NOT EXISTS metric_points_time ON metric_points(time_ns);
 CREATE INDEX IF NOT EXISTS metric_points_request ON metric_points(request_id);
-CREATE INDEX IF NOT EXISTS metric_points_name ON metric_points(name, time_ns);
+CREATE INDEX IF NOT EXISTS metric_points_series ON metric_points(name, function, time_ns, value);
 """
 
 INSERT_SPAN: Final = """
@@ -111,6 +129,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (trace_id, span_id) DO NOTHING
 """
 INSERT_EVENT: Final = "INSERT INTO span_events (span_pk, time_ns, name, attributes) VALUES (?, ?, ?, ?)"
+INSERT_LINK: Final = "INSERT INTO span_links (span_pk, trace_id, span_id, attributes) VALUES (?, ?, ?, ?)"
 INSERT_LOG: Final = """
 INSERT INTO logs (time_ns, function, request_id, trace_id, span_id, severity_number, severity_text, body,
                   attributes)
@@ -127,28 +146,57 @@ _NUMBERS: Final = ("duration_ms", "billed_ms", "init_ms", "memory_used_mb", "mem
 
 def _upsert_invocation(authoritative: bool) -> str:
     """Merge one invocation fact into its row: identities fill gaps, the worse status wins, and platform
-    numbers (``authoritative``) overwrite what a span said while span numbers only fill gaps."""
+    numbers (``authoritative``) overwrite what a span said while span numbers only fill gaps.
+
+    Portable SQL (SQLite and PostgreSQL): the stored row is ``invocations.``, the new one ``excluded.``, and
+    the larger/smaller of two values is a ``CASE`` (SQLite has no ``GREATEST``, PostgreSQL no ``MAX(a, b)``).
+    """
+    old = "invocations"
     numbers = [
-        f"{c} = COALESCE(excluded.{c}, {c})" if authoritative else f"{c} = COALESCE({c}, excluded.{c})"
+        f"{c} = COALESCE(excluded.{c}, {old}.{c})"
+        if authoritative
+        else f"{c} = COALESCE({old}.{c}, excluded.{c})"
         for c in _NUMBERS
     ]
-    filled = [f"{c} = COALESCE({c}, excluded.{c})" for c in _FILLED]
+    filled = [f"{c} = COALESCE({old}.{c}, excluded.{c})" for c in _FILLED]
+    worse = f"excluded.status_rank > {old}.status_rank"
     return f"""
 INSERT INTO invocations (request_id, function, trace_id, span_id, start_ns, duration_ms, billed_ms, init_ms,
                          cold_start, memory_used_mb, memory_size_mb, status, status_rank, error_type, trigger)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (request_id) DO UPDATE SET
     {", ".join(filled + numbers)},
-    start_ns = MIN(start_ns, excluded.start_ns),
-    cold_start = CASE WHEN excluded.cold_start IS NULL THEN cold_start
-                      WHEN cold_start IS NULL THEN excluded.cold_start
-                      ELSE MAX(cold_start, excluded.cold_start) END,
-    status = CASE WHEN excluded.status_rank > status_rank THEN excluded.status ELSE status END,
-    error_type = CASE WHEN excluded.status_rank > status_rank THEN excluded.error_type
-                      ELSE COALESCE(error_type, excluded.error_type) END,
-    status_rank = MAX(status_rank, excluded.status_rank)
+    start_ns = CASE WHEN excluded.start_ns < {old}.start_ns THEN excluded.start_ns ELSE {old}.start_ns END,
+    cold_start = CASE WHEN excluded.cold_start IS NULL THEN {old}.cold_start
+                      WHEN {old}.cold_start IS NULL THEN excluded.cold_start
+                      WHEN excluded.cold_start > {old}.cold_start THEN excluded.cold_start
+                      ELSE {old}.cold_start END,
+    status = CASE WHEN {worse} THEN excluded.status ELSE {old}.status END,
+    error_type = CASE WHEN {worse} THEN excluded.error_type
+                      ELSE COALESCE({old}.error_type, excluded.error_type) END,
+    status_rank = CASE WHEN {worse} THEN excluded.status_rank ELSE {old}.status_rank END
 """  # noqa: S608 (fixed column names only)
 
 
 UPSERT_INVOCATION_FILL: Final = _upsert_invocation(authoritative=False)
 UPSERT_INVOCATION_OVERRIDE: Final = _upsert_invocation(authoritative=True)
+
+
+def postgresql_ddl() -> str:
+    """The same tables for PostgreSQL: 64-bit integers, identity keys, double precision."""
+    ddl = DDL.replace(
+        "id             INTEGER PRIMARY KEY",
+        "id             BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
+    )
+    ddl = ddl.replace(
+        "id              INTEGER PRIMARY KEY",
+        "id              BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
+    )
+    ddl = ddl.replace(
+        "id         INTEGER PRIMARY KEY", "id         BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"
+    )
+    ddl = ddl.replace("INTEGER", "BIGINT").replace("REAL", "DOUBLE PRECISION")
+    return ddl
+
+
+INSERT_SPAN_RETURNING: Final = INSERT_SPAN.rstrip() + " RETURNING id"

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from zerolag.collector.db import Reader
 
 MAX_ROWS = 200_000
 
@@ -62,11 +63,12 @@ def _bucket(
 
 
 def buckets(
-    db: sqlite3.Connection,
+    db: Reader,
     *,
     function: str | None = None,
     count: int | None = None,
     since_ns: int | None = None,
+    until_ns: int | None = None,
 ) -> list[Bucket]:
     """``count`` equal buckets from ``since_ns`` (default: the first invocation) to the last invocation.
 
@@ -75,6 +77,9 @@ def buckets(
     """
     where: list[str] = ["start_ns >= ?"]
     params: list[object] = [since_ns or 0]
+    if until_ns is not None:
+        where.append("start_ns < ?")
+        params.append(until_ns)
     if function:
         where.append("function = ?")
         params.append(function)

@@ -1,4 +1,10 @@
-"""The collector's HTTP edge: a threading HTTP/1.1 server feeding ``App``, and a retention thread.
+"""The collector's process edge: uvicorn (HTTP/1.1 on h11) serving ``asgi.AsgiApp``, and a retention thread.
+
+The HTTP parsing is h11's, a maintained implementation that rejects malformed request lines, conflicting
+``Content-Length`` headers and oversized heads with a 400; uvicorn caps open connections
+(``max_connections``: a new request past it gets a 503). One thing neither does is bound how long a client
+may take to send a request head, so ``_Protocol`` closes a connection whose head is not complete within
+``header_timeout_s`` (a slowloris costs a socket for seconds, never a thread).
 
 ``Collector`` has the lifecycle of every long-lived object here: ``start()``, ``shutdown(timeout)``, and
 use as a context manager. ``port=0`` picks a free port; ``url`` tells which.
@@ -6,152 +12,141 @@ use as a context manager. ``port=0`` picks a free port; ``url`` tells which.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import socket
 import threading
 import time
-from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Final
 
-from zerolag.collector import receiver
-from zerolag.collector.app import SIGNAL_FOR_PATH, App, Request, Response
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from zerolag.collector.app import App
+from zerolag.collector.asgi import AsgiApp
 from zerolag.collector.config import CollectorConfig
-from zerolag.collector.store import Store
+from zerolag.collector.limits import Budget
+from zerolag.collector.store import DataStore, open_store
 
 logger = logging.getLogger(__name__)
 
-READ_TIMEOUT_S: Final = 30.0
+KEEP_ALIVE_S = 15  # idle time between requests on one connection (exporters reuse connections)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-    app: App
+class _Protocol(H11Protocol):
+    """uvicorn's h11 protocol with a deadline for each request head."""
+
+    header_timeout_s = 10.0
+    _head_deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
+        super().connection_made(transport)  # type: ignore[arg-type]
+        self._arm_head_deadline()
+
+    def handle_events(self) -> None:
+        cycle = self.cycle
+        super().handle_events()
+        if self.cycle is not cycle:  # a request head arrived
+            self._disarm_head_deadline()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._arm_head_deadline()  # the next request's head, if one comes, within the same time
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_head_deadline()
+        super().connection_lost(exc)
+
+    def _arm_head_deadline(self) -> None:
+        self._disarm_head_deadline()
+        self._head_deadline = self.loop.call_later(self.header_timeout_s, self._head_too_slow)
+
+    def _disarm_head_deadline(self) -> None:
+        if self._head_deadline is not None:
+            self._head_deadline.cancel()
+            self._head_deadline = None
+
+    def _head_too_slow(self) -> None:
+        self._head_deadline = None
+        if self.cycle is None or self.cycle.response_complete:
+            self.transport.close()
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "zerolag-collector"
-    timeout = READ_TIMEOUT_S
-    server: _Server
+class _Server(uvicorn.Server):
+    """``uvicorn.Server`` that tells when it is accepting."""
 
-    def do_POST(self) -> None:
-        self._guarded(self._post)
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = threading.Event()
 
-    def do_GET(self) -> None:
-        self._guarded(self._get)
-
-    def _guarded(self, handle: Callable[[], None]) -> None:
-        """Run a handler; an unexpected failure is logged and answered with 500, never a dropped socket."""
-        try:
-            handle()
-        except (ConnectionError, TimeoutError):
-            self.close_connection = True
-        except Exception:
-            logger.exception("%s %s failed", self.command, self.path.split("?", 1)[0])
-            self._send(_failure(500, "internal error", ""), close=True)
-
-    def _post(self) -> None:
-        path = self.path.split("?", 1)[0]
-        signal = SIGNAL_FOR_PATH.get(path)
-        media = receiver.media_type(self.headers.get("Content-Type"))
-        if signal is None:
-            self._send(_failure(404, f"no OTLP endpoint at {path}", media), drain=True)
-            return
-        length = self._content_length()
-        if length is None:
-            self._send(_failure(411, "Content-Length required", media), close=True)
-            return
-        if length > self.server.app.config.max_body_bytes:
-            self._send(_failure(413, "body larger than the collector accepts", media), close=True)
-            return
-        body = self.rfile.read(length)
-        if len(body) < length:
-            self.close_connection = True
-            return
-        self._send(self.server.app.ingest(signal, Request("POST", self.path, self._headers(), body)))
-
-    def _get(self) -> None:
-        self._send(self.server.app.handle_get(Request("GET", self.path, self._headers())))
-
-    def do_PUT(self) -> None:
-        self._send(_failure(405, "method not allowed", ""), drain=True)
-
-    do_DELETE = do_PATCH = do_PUT
-
-    def _headers(self) -> dict[str, str]:
-        """Header names are case-insensitive on the wire; ``App`` reads them Title-Cased."""
-        return {name.title(): value for name, value in self.headers.items()}
-
-    def _content_length(self) -> int | None:
-        try:
-            length = int(self.headers.get("Content-Length", ""))
-        except ValueError:
-            return None
-        return length if length >= 0 else None
-
-    def _send(self, response: Response, *, close: bool = False, drain: bool = False) -> None:
-        if drain and (length := self._content_length()) and length <= self.server.app.config.max_body_bytes:
-            self.rfile.read(length)
-        self.send_response(response.status)
-        self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.send_header("Cache-Control", "no-store")
-        for name, value in response.headers:
-            self.send_header(name, value)
-        if close:
-            self.send_header("Connection", "close")
-            self.close_connection = True
-        self.end_headers()
-        self.wfile.write(response.body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Request lines go to debug, without the query string (a ``?key=`` must never reach a log)."""
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug("%s %s", self.command, (self.path or "").split("?", 1)[0])
-
-
-def _failure(status: int, message: str, media: str) -> Response:
-    reply = receiver.failure(status, message, media)
-    return Response(reply.status, reply.content_type, reply.body)
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        self.ready.set()
 
 
 class Collector:
     """The OTLP receiver, store and viewer on one port."""
 
-    def __init__(self, config: CollectorConfig) -> None:
+    def __init__(self, config: CollectorConfig, store: DataStore | None = None) -> None:
         self.config = config
-        self._server = _Server((config.host, config.port), _Handler)  # bind first: a busy port opens no store
+        self._socket = _bind(config.host, config.port)  # bind first: a busy port opens no store
         try:
-            self.store = Store(config.db_path)
+            self.store = store if store is not None else open_store(config.store_target)
         except BaseException:
-            self._server.server_close()
+            self._socket.close()
             raise
+        quiet_http_logs()
+        self.buffer_budget = Budget(config.max_buffered_bytes)
         self.app = App(config, self.store)
-        self._server.app = self.app
+        self.asgi = AsgiApp(self.app, self.buffer_budget)
+        protocol = type("Protocol", (_Protocol,), {"header_timeout_s": config.header_timeout_s})
+        self._server = _Server(
+            uvicorn.Config(
+                self.asgi,
+                http=protocol,
+                lifespan="off",
+                log_config=None,
+                access_log=False,
+                server_header=False,
+                limit_concurrency=config.max_connections,
+                timeout_keep_alive=KEEP_ALIVE_S,
+                timeout_graceful_shutdown=5,
+            )
+        )
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
+        self._closed = False
 
     @property
     def port(self) -> int:
-        return int(self._server.server_address[1])
+        return int(self._socket.getsockname()[1])
 
     @property
     def url(self) -> str:
         """``http://host:port``: the OTLP endpoint (``/v1/...``) and the viewer (``/``)."""
-        return f"http://{self.config.host}:{self.port}"
+        host = self.config.host
+        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
 
-    def start(self) -> Collector:
-        serve = threading.Thread(target=self._server.serve_forever, name="zerolag-collector", daemon=True)
+    def start(self, timeout: float = 30.0) -> Collector:
+        serve = threading.Thread(target=self._serve, name="zerolag-collector", daemon=True)
         self._threads.append(serve)
         if self.config.retention_hours is not None or self.config.max_db_mb is not None:
             keep = threading.Thread(target=self._retention_loop, name="zerolag-retention", daemon=True)
             self._threads.append(keep)
         for thread in self._threads:
             thread.start()
+        if not self._server.ready.wait(timeout) or not serve.is_alive():
+            self.shutdown()
+            raise RuntimeError("the collector's HTTP server did not start")
         return self
+
+    def _serve(self) -> None:
+        try:
+            self._server.run(sockets=[self._socket])
+        except BaseException:
+            logger.exception("the collector's HTTP server stopped")
+            self._server.ready.set()
 
     def enforce_retention(self) -> None:
         """One retention pass with the configured limits."""
@@ -180,15 +175,16 @@ class Collector:
 
     def shutdown(self, timeout: float = 10.0) -> None:
         """Stop accepting, finish the threads, close the store. Idempotent."""
-        if self._stopping.is_set() and not self._threads:
+        if self._closed:
             return
+        self._closed = True
         self._stopping.set()
-        if self._threads:
-            self._server.shutdown()
+        self._server.should_exit = True
         for thread in self._threads:
             thread.join(timeout)
         self._threads = []
-        self._server.server_close()
+        self._socket.close()
+        self.asgi.close()
         self.store.close()
 
     def __enter__(self) -> Collector:
@@ -198,3 +194,23 @@ class Collector:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.shutdown()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def quiet_http_logs() -> None:
+    """uvicorn logs a line per malformed request: keep those (and its start-up chatter) out of the log."""
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).setLevel(logging.ERROR)

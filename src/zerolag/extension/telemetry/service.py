@@ -7,6 +7,7 @@ extension through ``zerolag.extension.telemetry.start(ctx)`` (the seam in docs/I
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import Counter
@@ -52,6 +53,8 @@ def resource_from_env(env: Mapping[str, str]) -> dict[str, object]:
         "faas.name": name or None,
         "faas.version": env.get("AWS_LAMBDA_FUNCTION_VERSION") or None,
         "faas.max_memory": int(memory) * 1024 * 1024 if memory.isdigit() else None,
+        # the OTel host.arch value of the sandbox (Lambda prices arm64 and x86_64 differently)
+        "host.arch": {"x86_64": "amd64", "aarch64": "arm64"}.get(os.uname().machine),
         "telemetry.sdk.name": "zerolag",
         "telemetry.sdk.language": "python",
     }

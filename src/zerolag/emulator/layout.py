@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zerolag import lambda_wire as wire
-from zerolag.emulator import runtime_files
+from zerolag.emulator import deployment_zip, runtime_files
 
 log = logging.getLogger(__name__)
 
@@ -71,18 +71,12 @@ class Layout:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def _unpack(source: Path, into: Path) -> Path:
-    """A dir as it is, a zip extracted into ``into``."""
+def _unpack(source: Path, into: Path, mount_point: str) -> Path:
+    """A dir as it is, a zip extracted into ``into`` (refused when an entry could leave it)."""
     if source.is_dir():
         return source
     if zipfile.is_zipfile(source):
-        into.mkdir(parents=True, exist_ok=True)
-        with zipfile.ZipFile(source) as zf:
-            for info in zf.infolist():
-                zf.extract(info, into)
-                mode = info.external_attr >> 16
-                if mode & 0o111:
-                    (into / info.filename).chmod(mode & 0o777)
+        deployment_zip.extract(source, into, mount_point=mount_point)
         return into
     raise ValueError(f"not a directory or zip: {source}")
 
@@ -92,8 +86,8 @@ def _merge_layers(layers: list[Path], root: Path) -> Path:
     opt = root / "opt"
     opt.mkdir()
     for i, layer in enumerate(layers):
-        src = _unpack(layer, root / f"layer{i}")
-        shutil.copytree(src, opt, symlinks=True, dirs_exist_ok=True)
+        src = _unpack(layer, root / f"layer{i}", SEEN["opt"])
+        deployment_zip.merge_tree(src, opt)
     return opt
 
 
@@ -105,7 +99,7 @@ def build(code: Path, layers: list[Path], runtime_pkgs: Path, *, namespace: bool
     """Lay the tree out; enter a private mount namespace when possible (``namespace=None``: auto)."""
     root = Path(tempfile.mkdtemp(prefix="zerolag-sandbox-"))
     try:
-        task = _unpack(code, root / "task")
+        task = _unpack(code, root / "task", SEEN["task"])
         use_ns = namespaces_available() if namespace is None else namespace
         layout = Layout(
             root=root,

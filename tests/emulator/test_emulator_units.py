@@ -153,5 +153,9 @@ def test_bootstrap_passes_interpreter_and_script_to_wrapper(tmp_path: Path) -> N
 
 def test_freezer_off_and_signal_modes() -> None:
     """freeze=False gives the no-op freezer; "signal" forces SIGSTOP/SIGCONT."""
-    assert freezer.create("x", False).kind == "none"
+    off = freezer.create("x", False)
+    try:
+        assert off.kind == "none"
+    finally:
+        off.close()
     assert freezer.create("x", "signal").kind == "sigstop"

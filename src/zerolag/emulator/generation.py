@@ -47,6 +47,15 @@ class InitOutcome:
     duration_ms: float
 
 
+def kill_sandbox(ctx: Context) -> None:
+    """End every process of the sandbox, however it was started (a child that called ``setsid()`` too):
+    the cgroup when there is one, else every process of the PID namespace but its init."""
+    ctx.freezer.kill_all()
+    pidns = ctx.layout.pidns_path()
+    if pidns is not None and not ctx.freezer.pids():
+        processes.kill_pid_namespace(pidns)
+
+
 def _error_json(error_type: str, message: str) -> bytes:
     return json.dumps(wire.error_body(error_type, message)).encode()
 
@@ -120,6 +129,8 @@ class Generation:
             cwd=cwd,
             join_fd=self.ctx.freezer.join_fd(),
             ns_path=self.ctx.layout.ns_path(),
+            pidns_path=self.ctx.layout.pidns_path(),
+            user=self.ctx.layout.user(),
             on_line=on_line,
             on_exit=lambda code: self.core.process_exited(kind, name, code),
         )

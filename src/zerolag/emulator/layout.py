@@ -1,10 +1,14 @@
-"""The sandbox's file system: code at ``/var/task``, layers merged at ``/opt``, the runtime at
-``/var/runtime`` and ``/var/lang``, a private ``/tmp`` and an ``/etc/hosts`` where
-``sandbox.localdomain``/``sandbox`` are loopback, all bind-mounted read-only in a private mount
-namespace (``unshare -m``).
+"""The sandbox's file system and namespaces (docs/emulator.md, "Isolation").
 
-Fallback when namespaces are not available (not root, no ``unshare``): the same tree under a temp dir, with
-``LAMBDA_TASK_ROOT`` and the bootstrap pointing at it (documented in docs/emulator.md).
+Code at ``/var/task``, layers merged at ``/opt``, the runtime at ``/var/runtime`` and ``/var/lang``, all
+bind-mounted read-only (nosuid, nodev); ``/tmp`` a size-capped tmpfs (the ephemeral storage); ``/etc/hosts``
+where ``sandbox.localdomain``/``sandbox`` are loopback and ``/etc/passwd``/``/etc/group`` that know Lambda's
+``sbx_user1051``. All of it lives in a private mount namespace inside a private PID namespace whose ``/proc``
+shows only the sandbox: ``unshare -m -p -f --mount-proc``, its init a small ``bash`` that holds both
+namespaces and exits (taking every sandbox process with it) when the emulator closes its stdin or dies.
+
+Fallbacks: a mount namespace without the PID namespace when that fails; without root or ``unshare`` the same
+tree under a temp dir, with ``LAMBDA_TASK_ROOT`` and the bootstrap pointing at it.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
 import zipfile
@@ -24,15 +29,25 @@ from zerolag.emulator import deployment_zip, runtime_files
 log = logging.getLogger(__name__)
 
 SEEN = {"task": "/var/task", "opt": "/opt", "runtime": "/var/runtime", "lang": "/var/lang", "tmp": "/tmp"}  # noqa: S108
+SANDBOX_UID = 993  # Lambda's sbx_user1051
+SANDBOX_GID = 990
+SANDBOX_USER = "sbx_user1051"
+PASSWD_LINE = f"{SANDBOX_USER}:x:{SANDBOX_UID}:{SANDBOX_GID}::/tmp:/sbin/nologin"
+DEFAULT_EPHEMERAL_MB = 512  # Lambda's default /tmp size (--ephemeral-storage)
+# $1: the /tmp size in MB; then src=dst pairs, bind-mounted read-only. Run by bash, the init (pid 1) of the
+# sandbox's PID namespace: bash reaps the orphans it inherits and its `read` survives their SIGCHLD (dash's
+# does not), so it exits only when its stdin closes.
 MOUNT_SCRIPT = """set -e
 for d in /var/task /var/runtime /var/lang /opt; do mkdir -p "$d"; done
+size="$1"; shift
 for pair in "$@"; do
   src="${pair%%=*}"; dst="${pair#*=}"
   mount --bind "$src" "$dst"
-  case "$dst" in /tmp|/etc/hosts) ;; *) mount -o remount,bind,ro "$dst" ;; esac
+  mount -o remount,bind,ro,nosuid,nodev "$dst"
 done
+mount -t tmpfs -o "size=${size}m,mode=1777,nosuid,nodev" tmpfs /tmp
 echo ready
-read -r _
+read -r _ || true
 """
 
 
@@ -48,6 +63,7 @@ class Layout:
     tmp: Path
     namespaced: bool
     holder: subprocess.Popen[bytes] | None = None
+    pid_namespace: bool = False
 
     def seen(self, name: str) -> str:
         """The path of ``task``/``opt``/``runtime``/``lang``/``tmp`` as the sandbox's processes see it."""
@@ -57,6 +73,17 @@ class Layout:
 
     def ns_path(self) -> str | None:
         return f"/proc/{self.holder.pid}/ns/mnt" if self.holder is not None else None
+
+    def pidns_path(self) -> str | None:
+        """The PID namespace new sandbox processes are born in (None: the host's)."""
+        if self.holder is None or not self.pid_namespace:
+            return None
+        return f"/proc/{self.holder.pid}/ns/pid_for_children"
+
+    def user(self) -> tuple[int, int] | None:
+        """(uid, gid) the sandbox's processes run as; None (the emulator's own user) in the fallback layout,
+        whose files are the caller's own."""
+        return (SANDBOX_UID, SANDBOX_GID) if self.namespaced and os.geteuid() == 0 else None
 
     def close(self) -> None:
         if self.holder is not None:
@@ -95,11 +122,27 @@ def namespaces_available() -> bool:
     return os.geteuid() == 0 and shutil.which("unshare") is not None and shutil.which("mount") is not None
 
 
-def build(code: Path, layers: list[Path], runtime_pkgs: Path, *, namespace: bool | None = None) -> Layout:
-    """Lay the tree out; enter a private mount namespace when possible (``namespace=None``: auto)."""
+def build(
+    code: Path,
+    layers: list[Path],
+    runtime_pkgs: Path,
+    *,
+    namespace: bool | None = None,
+    ephemeral_mb: int = DEFAULT_EPHEMERAL_MB,
+    interpreter: runtime_files.Interpreter | None = None,
+) -> Layout:
+    """Lay the tree out; enter private namespaces when possible (``namespace=None``: auto); ``/tmp`` is
+    capped at ``ephemeral_mb`` there. ``interpreter``: the Python at ``/var/lang`` (default: this one)."""
+    py = interpreter or runtime_files.current_interpreter()
     root = Path(tempfile.mkdtemp(prefix="zerolag-sandbox-"))
     try:
         task = _unpack(code, root / "task", SEEN["task"])
+        if task == code and stat.S_IMODE(code.stat().st_mode) & 0o005 != 0o005:
+            # /var/task is 0755 on Lambda whatever the zip holds; a code dir the sandbox user could not
+            # enter (mkdtemp makes 0700 ones) is copied into one rather than chmod-ed.
+            task = root / "task"
+            task.mkdir(mode=0o755)
+            deployment_zip.merge_tree(code, task)
         use_ns = namespaces_available() if namespace is None else namespace
         layout = Layout(
             root=root,
@@ -110,19 +153,23 @@ def build(code: Path, layers: list[Path], runtime_pkgs: Path, *, namespace: bool
             tmp=root / "tmp",
             namespaced=use_ns,
         )
-        for d in (layout.tmp, layout.runtime, layout.lang):
-            d.mkdir()
+        for d in (layout.tmp, layout.runtime):
+            d.mkdir(mode=0o755)
         layout.tmp.chmod(0o1777)
-        runtime_files.build_lang(layout.lang, runtime_pkgs, link=not use_ns)
         if use_ns:
+            runtime_files.build_lang(
+                layout.lang, runtime_pkgs, link=False, interpreter=py, lang_in_sandbox=SEEN["lang"]
+            )
             try:
-                _enter_namespace(layout, runtime_pkgs)
+                _enter_namespace(layout, runtime_pkgs, ephemeral_mb, py)
             except OSError as exc:
-                log.warning("no private mount namespace, using the fallback layout: %s", exc)
+                log.warning("no private namespaces, using the fallback layout: %s", exc)
                 layout.namespaced = False
-                runtime_files.link_site_packages(layout.lang, runtime_pkgs)
+                shutil.rmtree(layout.lang)
+        if not layout.namespaced:
+            runtime_files.build_lang(layout.lang, runtime_pkgs, link=True, interpreter=py)
         runtime_files.build_runtime(
-            layout.runtime, layout.seen("lang"), layout.seen("runtime"), layout.seen("opt")
+            layout.runtime, layout.seen("lang"), layout.seen("runtime"), layout.seen("opt"), py.version
         )
     except BaseException:
         shutil.rmtree(root, ignore_errors=True)
@@ -140,28 +187,53 @@ def _hosts_file(root: Path) -> Path:
     return hosts
 
 
-def _enter_namespace(layout: Layout, runtime_pkgs: Path) -> None:
-    site = runtime_files.site_packages(Path(SEEN["lang"]))
+def _etc_file(root: Path, name: str, line: str) -> Path:
+    """A copy of the host's ``/etc/<name>`` that also knows the sandbox user."""
+    try:
+        base = Path("/etc", name).read_text(encoding="utf-8")
+    except OSError:
+        base = ""
+    path = root / name
+    path.write_text(base.rstrip("\n") + "\n" + line + "\n", "utf-8")
+    path.chmod(0o644)
+    return path
+
+
+def _enter_namespace(
+    layout: Layout, runtime_pkgs: Path, ephemeral_mb: int, py: runtime_files.Interpreter
+) -> None:
+    site = runtime_files.site_packages(Path(SEEN["lang"]), py.version)
     pairs = [
         f"{layout.task}=/var/task",
         f"{layout.opt}=/opt",
         f"{layout.runtime}=/var/runtime",
         f"{layout.lang}=/var/lang",
+        f"{py.prefix}={SEEN['lang']}/base",  # the interpreter's installation, wherever the host keeps it
         f"{runtime_pkgs.resolve()}={site}",  # after /var/lang: mounted on its empty site-packages dir
         f"{_hosts_file(layout.root)}=/etc/hosts",
-        f"{layout.tmp}=/tmp",
+        f"{_etc_file(layout.root, 'passwd', PASSWD_LINE)}=/etc/passwd",
+        f"{_etc_file(layout.root, 'group', f'{SANDBOX_USER}:x:{SANDBOX_GID}:')}=/etc/group",
     ]
-    holder = subprocess.Popen(
-        ["unshare", "-m", "--propagation", "private", "sh", "-c", MOUNT_SCRIPT, "zerolag-ns", *pairs],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert holder.stdout is not None
-    line = holder.stdout.readline()
-    if line.strip() != b"ready":
+    script = ["bash", "-c", MOUNT_SCRIPT, "zerolag-ns", str(max(1, ephemeral_mb)), *pairs]
+    errors = []
+    # With a PID namespace first (unshare forks: its child is the namespace's init; --kill-child ends it, and
+    # so every sandbox process, if unshare dies); a mount namespace alone when the kernel refuses that.
+    for pid_ns in (True, False):
+        flags = ["-p", "-f", "--kill-child", "--mount-proc"] if pid_ns else []
+        holder = subprocess.Popen(
+            ["unshare", "-m", *flags, "--propagation", "private", *script],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert holder.stdout is not None
+        line = holder.stdout.readline()
+        if line.strip() == b"ready":
+            layout.holder = holder
+            layout.pid_namespace = pid_ns
+            layout.tmp = Path(f"/proc/{holder.pid}/root/tmp")  # the tmpfs, as the host reaches it
+            return
         holder.kill()
         holder.wait()
-        err = holder.stderr.read().decode(errors="replace") if holder.stderr else ""
-        raise OSError(f"could not set up the sandbox mount namespace: {err.strip()}")
-    layout.holder = holder
+        errors.append(holder.stderr.read().decode(errors="replace").strip() if holder.stderr else "")
+    raise OSError(f"could not set up the sandbox namespaces: {' / '.join(errors)}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import threading
 import uuid
 import weakref
@@ -18,7 +17,7 @@ from zerolag import lambda_wire as wire
 from zerolag.emulator import freezer, invocation, layout, records, runtime_files, shutdown
 from zerolag.emulator.api_server import ApiServer, start_api_server
 from zerolag.emulator.environment import FunctionConfig
-from zerolag.emulator.generation import Context, Generation, InitOutcome
+from zerolag.emulator.generation import Context, Generation, InitOutcome, kill_sandbox
 from zerolag.emulator.result import InvokeResult, LogLine
 from zerolag.emulator.seams import make_guard
 
@@ -51,7 +50,10 @@ class Sandbox:
         runtime_dir: str | os.PathLike[str] | None = None,
         on_log: LogCallback | None = None,
         init_timeout: float = wire.INIT_TIMEOUT_S,
+        ephemeral_storage_mb: int = layout.DEFAULT_EPHEMERAL_MB,
     ) -> None:
+        if ephemeral_storage_mb < 1:
+            raise ValueError(f"ephemeral_storage_mb must be positive, got {ephemeral_storage_mb}")
         self.cfg = FunctionConfig(
             handler=handler,
             function_name=function_name,
@@ -67,6 +69,7 @@ class Sandbox:
         self._namespace = namespace
         self._runtime_dir = Path(runtime_dir) if runtime_dir else runtime_files.default_runtime_dir()
         self._on_log = on_log
+        self._ephemeral_mb = ephemeral_storage_mb
         self.id = uuid.uuid4().hex[:12]
         self.logs: list[LogLine] = []
         self._past_events: list[dict[str, object]] = []
@@ -94,7 +97,13 @@ class Sandbox:
         with self._lock:
             if self._ctx is not None:
                 return
-            lay = layout.build(self._code, self._layers, self._runtime_dir, namespace=self._namespace)
+            lay = layout.build(
+                self._code,
+                self._layers,
+                self._runtime_dir,
+                namespace=self._namespace,
+                ephemeral_mb=self._ephemeral_mb,
+            )
             with contextlib.ExitStack() as undo:
                 undo.callback(lay.close)
                 frz = freezer.create(self.id, self._freeze)
@@ -227,9 +236,7 @@ class Sandbox:
         ctx.freezer.thaw()
         gen.hub.resume()
         shutdown.shutdown(gen, reason)
-        for pid in ctx.freezer.pids():
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
+        kill_sandbox(ctx)
         self._past_events.extend(gen.hub.events)
         self._gen = None
         self._pending_init_ms = None
@@ -266,9 +273,7 @@ class Sandbox:
         if isinstance(gen, Generation):
             for proc in gen.procs:
                 proc.kill()
-        for pid in ctx.freezer.pids():
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
+        kill_sandbox(ctx)
         server.shutdown()
         server.server_close()
         ctx.freezer.close()

@@ -148,7 +148,8 @@ def test_bootstrap_passes_interpreter_and_script_to_wrapper(tmp_path: Path) -> N
     wrapper.write_text('#!/bin/sh\necho "$@"\n')
     wrapper.chmod(0o755)
     done = _bootstrap(tmp_path, str(wrapper))
-    assert done.stdout.split() == ["/nonexistent-lang/bin/python3.11", f"{tmp_path}/bootstrap.py"]
+    python = f"python{runtime_files.python_version()}"
+    assert done.stdout.split() == [f"/nonexistent-lang/bin/{python}", f"{tmp_path}/bootstrap.py"]
 
 
 def test_freezer_off_and_signal_modes() -> None:

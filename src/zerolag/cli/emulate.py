@@ -17,6 +17,8 @@ from typing import Any
 import click
 
 from zerolag.emulator import InvokeResult, LogLine, Sandbox
+from zerolag.emulator.runtimes import RuntimeNotAvailable
+from zerolag.emulator.runtimes import resolve as resolve_runtime
 
 
 def _parse_env(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -94,7 +96,18 @@ def _serve(sb: Sandbox, host: str, port: int) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address for --serve.")
 @click.option("--no-freeze", is_flag=True, help="Do not freeze the sandbox between invocations.")
 @click.option(
-    "--runtime", default="python3.11", show_default=True, help="python3.11, or provided (bootstrap)."
+    "--runtime",
+    default=None,
+    help="python3.X (an installed interpreter of that version; default: this one's) or provided.al2023 "
+    "(a bootstrap in the code or a layer).",
+)
+@click.option(
+    "--ephemeral-storage",
+    "ephemeral_mb",
+    type=click.IntRange(512, 10240),
+    default=512,
+    show_default=True,
+    help="Size of /tmp in MB, as Lambda's EphemeralStorage.",
 )
 @click.option("--function-name", default="function", show_default=True)
 def emulate(
@@ -109,12 +122,18 @@ def emulate(
     serve_port: int | None,
     host: str,
     no_freeze: bool,
-    runtime: str,
+    runtime: str | None,
+    ephemeral_mb: int,
     function_name: str,
 ) -> None:
     """Run a function in the local Lambda emulator."""
     env = _parse_env(env_pairs)
     parsed = [_parse_payload(p) for p in payloads] or [{}]
+    if runtime:
+        try:
+            resolve_runtime(runtime)  # an unknown or missing runtime fails clearly, before anything starts
+        except RuntimeNotAvailable as exc:
+            raise click.BadParameter(str(exc), param_hint="--runtime") from exc
     sandbox = Sandbox(
         code=code,
         handler=handler,
@@ -125,6 +144,7 @@ def emulate(
         freeze=not no_freeze,
         function_name=function_name,
         runtime=runtime,
+        ephemeral_storage_mb=ephemeral_mb,
         on_log=_print_line,
     )
     failed = False

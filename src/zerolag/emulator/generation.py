@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zerolag import lambda_wire as wire
-from zerolag.emulator import environment, processes, records
+from zerolag.emulator import environment, processes, records, runtimes
 from zerolag.emulator.core import Core
 from zerolag.emulator.environment import FunctionConfig
 from zerolag.emulator.freezer import Freezer
@@ -148,7 +148,7 @@ class Generation:
 
     def _runtime_argv(self) -> list[str]:
         lay = self.ctx.layout
-        if self.ctx.cfg.runtime != "provided":
+        if runtimes.parse(self.ctx.cfg.runtime).managed:
             return [f"{lay.seen('runtime')}/bootstrap"]
         for base in ("task", "opt"):
             if (getattr(lay, base) / "bootstrap").is_file():

@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Any
 
 from zerolag import lambda_wire as wire
-from zerolag.emulator import freezer, invocation, layout, records, runtime_files, shutdown
+from zerolag.emulator import freezer, invocation, layout, records, runtime_files, runtimes, shutdown
 from zerolag.emulator.api_server import ApiServer, start_api_server
 from zerolag.emulator.environment import FunctionConfig
 from zerolag.emulator.generation import Context, Generation, InitOutcome, kill_sandbox
@@ -45,7 +45,7 @@ class Sandbox:
         memory_mb: int = 128,
         freeze: bool | str = True,
         function_name: str = "function",
-        runtime: str = "python3.11",
+        runtime: str | None = None,
         namespace: bool | None = None,
         runtime_dir: str | os.PathLike[str] | None = None,
         on_log: LogCallback | None = None,
@@ -60,14 +60,15 @@ class Sandbox:
             memory_mb=memory_mb,
             timeout_s=timeout,
             env=dict(env or {}),
-            runtime=runtime,
+            runtime=runtime or runtimes.default_runtime(),
             init_timeout_s=init_timeout,
         )
+        runtimes.parse(self.cfg.runtime)  # an unknown name fails here, clearly
         self._code = Path(code)
         self._layers = [Path(p) for p in layers]
         self._freeze = freeze
         self._namespace = namespace
-        self._runtime_dir = Path(runtime_dir) if runtime_dir else runtime_files.default_runtime_dir()
+        self._runtime_dir = Path(runtime_dir) if runtime_dir else None
         self._on_log = on_log
         self._ephemeral_mb = ephemeral_storage_mb
         self.id = uuid.uuid4().hex[:12]
@@ -97,12 +98,14 @@ class Sandbox:
         with self._lock:
             if self._ctx is not None:
                 return
+            _, interpreter, runtime_dir = runtimes.resolve(self.cfg.runtime, self._runtime_dir)
             lay = layout.build(
                 self._code,
                 self._layers,
-                self._runtime_dir,
+                runtime_dir or self._runtime_dir or runtime_files.default_runtime_dir(),
                 namespace=self._namespace,
                 ephemeral_mb=self._ephemeral_mb,
+                interpreter=interpreter,
             )
             with contextlib.ExitStack() as undo:
                 undo.callback(lay.close)

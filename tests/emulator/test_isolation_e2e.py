@@ -124,8 +124,10 @@ def _sandbox_processes(sb: Sandbox) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize("freeze", [True, False])
-def test_a_reset_ends_a_child_that_called_setsid(code: Path, freeze: bool) -> None:
+@pytest.mark.parametrize("freeze", [True, False, "signal"])
+def test_a_reset_ends_a_child_that_called_setsid(code: Path, freeze: bool | str) -> None:
+    """The cgroup (frozen or not) or, with SIGSTOP freezing and so no cgroup, the PID namespace: either way
+    nothing of the sandbox is left after the reset."""
     with Sandbox(code=code, handler="app.daemon", timeout=30, freeze=freeze) as sb:
         crashed = sb.invoke({})
         assert crashed.status == "failure", crashed.body

@@ -174,11 +174,13 @@ class SignalFreezer:
         return []
 
     def kill_all(self) -> None:
-        """SIGKILL every tracked process group (a process that left its group is not found here)."""
+        """SIGKILL every tracked process group (a process that left its group is not found here), then forget
+        them: a reset ends the generation, and a group id must not outlive it (it could be reused)."""
         for pgid in self._groups:
             with contextlib.suppress(OSError):
                 os.killpg(pgid, signal.SIGCONT)
                 os.killpg(pgid, signal.SIGKILL)
+        self._groups.clear()
 
     def close(self) -> None:
         self.thaw()

@@ -56,6 +56,7 @@ def probe(event, context):
         "pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
         "tmp_mb": tmp.f_blocks * tmp.f_frsize / 1e6,
         "fill_tmp": attempt(fill_tmp),
+        "mounts": {f[1]: f[3].split(",") for f in (l.split() for l in open("/proc/self/mounts"))},
     }
     os.unlink("/tmp/fill")
     return result
@@ -94,6 +95,9 @@ def test_the_function_runs_unprivileged_and_sees_only_the_sandbox(code: Path) ->
     assert seen["write_opt"] in {"EROFS", "EACCES"}
     assert seen["write_task"] in {"EROFS", "EACCES"}
     assert seen["write_tmp"] == "allowed"
+    for path in ("/opt", "/var/task", "/var/runtime", "/var/lang"):
+        assert {"ro", "nosuid", "nodev"} <= set(seen["mounts"][path]), path
+    assert "rw" in seen["mounts"]["/tmp"]
     assert seen["kill_init"] == "EPERM"
     assert seen["kill_host"] == "ESRCH"
     assert seen["proc_1_root"] == "EACCES"

@@ -34,21 +34,27 @@ SANDBOX_GID = 990
 SANDBOX_USER = "sbx_user1051"
 PASSWD_LINE = f"{SANDBOX_USER}:x:{SANDBOX_UID}:{SANDBOX_GID}::/tmp:/sbin/nologin"
 DEFAULT_EPHEMERAL_MB = 512  # Lambda's default /tmp size (--ephemeral-storage)
-# $1: the /tmp size in MB; then src=dst pairs, bind-mounted read-only. Run by bash, the init (pid 1) of the
-# sandbox's PID namespace: bash reaps the orphans it inherits and its `read` survives their SIGCHLD (dash's
-# does not), so it exits only when its stdin closes.
+# $1: an fstab of read-only binds and the /tmp tmpfs, mounted by one `mount -a` (one process: every exec
+# costs cold start). Run by bash, the init (pid 1) of the sandbox's PID namespace: bash reaps the orphans it
+# inherits and its `read` survives their SIGCHLD (dash's does not), so it exits only when its stdin closes.
 MOUNT_SCRIPT = """set -e
-for d in /var/task /var/runtime /var/lang /opt; do mkdir -p "$d"; done
-size="$1"; shift
-for pair in "$@"; do
-  src="${pair%%=*}"; dst="${pair#*=}"
-  mount --bind "$src" "$dst"
-  mount -o remount,bind,ro,nosuid,nodev "$dst"
-done
-mount -t tmpfs -o "size=${size}m,mode=1777,nosuid,nodev" tmpfs /tmp
+mount -a -T "$1"
 echo ready
 read -r _ || true
 """
+BIND_OPTIONS = "bind,ro,nosuid,nodev,X-mount.mkdir"  # util-linux binds, then remounts read-only
+
+
+def _fstab_path(path: str) -> str:
+    """A path as fstab(5) spells it: space, tab, newline and backslash as octal escapes."""
+    return "".join(f"\\{ord(c):03o}" if c in " \t\n\\" else c for c in path)
+
+
+def fstab(pairs: list[tuple[str, str]], tmp_mb: int) -> str:
+    """The sandbox's mounts, in order: each (host path, sandbox path) bound read-only, then /tmp."""
+    lines = [f"{_fstab_path(src)} {_fstab_path(dst)} none {BIND_OPTIONS} 0 0" for src, dst in pairs]
+    lines.append(f"tmpfs /tmp tmpfs size={max(1, tmp_mb)}m,mode=1777,nosuid,nodev 0 0")
+    return "\n".join(lines) + "\n"
 
 
 @dataclass
@@ -204,17 +210,19 @@ def _enter_namespace(
 ) -> None:
     site = runtime_files.site_packages(Path(SEEN["lang"]), py.version)
     pairs = [
-        f"{layout.task}=/var/task",
-        f"{layout.opt}=/opt",
-        f"{layout.runtime}=/var/runtime",
-        f"{layout.lang}=/var/lang",
-        f"{py.prefix}={SEEN['lang']}/base",  # the interpreter's installation, wherever the host keeps it
-        f"{runtime_pkgs.resolve()}={site}",  # after /var/lang: mounted on its empty site-packages dir
-        f"{_hosts_file(layout.root)}=/etc/hosts",
-        f"{_etc_file(layout.root, 'passwd', PASSWD_LINE)}=/etc/passwd",
-        f"{_etc_file(layout.root, 'group', f'{SANDBOX_USER}:x:{SANDBOX_GID}:')}=/etc/group",
+        (str(layout.task), "/var/task"),
+        (str(layout.opt), "/opt"),
+        (str(layout.runtime), "/var/runtime"),
+        (str(layout.lang), "/var/lang"),
+        (str(py.prefix), f"{SEEN['lang']}/base"),  # the interpreter's installation, wherever it lives
+        (str(runtime_pkgs.resolve()), str(site)),  # after /var/lang: mounted on its empty site-packages dir
+        (str(_hosts_file(layout.root)), "/etc/hosts"),
+        (str(_etc_file(layout.root, "passwd", PASSWD_LINE)), "/etc/passwd"),
+        (str(_etc_file(layout.root, "group", f"{SANDBOX_USER}:x:{SANDBOX_GID}:")), "/etc/group"),
     ]
-    script = ["bash", "-c", MOUNT_SCRIPT, "zerolag-ns", str(max(1, ephemeral_mb)), *pairs]
+    table = layout.root / "fstab"
+    table.write_text(fstab(pairs, ephemeral_mb), encoding="utf-8")
+    script = ["bash", "-c", MOUNT_SCRIPT, "zerolag-ns", str(table)]
     errors = []
     # With a PID namespace first (unshare forks: its child is the namespace's init; --kill-child ends it, and
     # so every sandbox process, if unshare dies); a mount namespace alone when the kernel refuses that.

@@ -56,6 +56,8 @@ def probe(event, context):
         "pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
         "tmp_mb": tmp.f_blocks * tmp.f_frsize / 1e6,
         "fill_tmp": attempt(fill_tmp),
+        "root": sorted(os.listdir("/")),
+        "sees_host_file": os.path.exists(os.environ["HOST_FILE"]),
         "mounts": {f[1]: f[3].split(",") for f in (l.split() for l in open("/proc/self/mounts"))},
     }
     os.unlink("/tmp/fill")
@@ -83,7 +85,7 @@ def code(tmp_path: Path) -> Path:
 
 
 def test_the_function_runs_unprivileged_and_sees_only_the_sandbox(code: Path) -> None:
-    env = {"EMULATOR_PID": str(os.getpid())}
+    env = {"EMULATOR_PID": str(os.getpid()), "HOST_FILE": __file__}
     with Sandbox(code=code, handler="app.probe", env=env, timeout=30, ephemeral_storage_mb=16) as sb:
         result = sb.invoke({})
         assert result.status == "success", result.body
@@ -106,6 +108,9 @@ def test_the_function_runs_unprivileged_and_sees_only_the_sandbox(code: Path) ->
     assert len(seen["pids"]) <= 4  # init, the runtime and the mount probe's leftovers at most
     assert 15 <= seen["tmp_mb"] <= 17
     assert seen["fill_tmp"] == "ENOSPC"
+    assert not seen["sees_host_file"]  # a minimal root: the host's files outside the OS dirs do not exist
+    assert {"var", "opt", "tmp", "proc", "usr", "etc"} <= set(seen["root"])
+    assert not {"home", "root", "work", "srv"} & set(seen["root"])
 
 
 def _sandbox_processes(sb: Sandbox) -> list[int]:

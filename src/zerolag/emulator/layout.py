@@ -3,12 +3,14 @@
 Code at ``/var/task``, layers merged at ``/opt``, the runtime at ``/var/runtime`` and ``/var/lang``, all
 bind-mounted read-only (nosuid, nodev); ``/tmp`` a size-capped tmpfs (the ephemeral storage); ``/etc/hosts``
 where ``sandbox.localdomain``/``sandbox`` are loopback and ``/etc/passwd``/``/etc/group`` that know Lambda's
-``sbx_user1051``. All of it lives in a private mount namespace inside a private PID namespace whose ``/proc``
-shows only the sandbox: ``unshare -m -p -f --mount-proc``, its init a small ``bash`` that holds both
+``sbx_user1051``. All of it lives in a minimal root (the host's OS dirs read-only, nothing else of the host)
+in a private mount namespace inside a private PID namespace whose ``/proc`` shows only the sandbox:
+``unshare -m -p -f``, ``mount -a`` of one fstab, ``pivot_root``; its init a small ``bash`` that holds both
 namespaces and exits (taking every sandbox process with it) when the emulator closes its stdin or dies.
 
-Fallbacks: a mount namespace without the PID namespace when that fails; without root or ``unshare`` the same
-tree under a temp dir, with ``LAMBDA_TASK_ROOT`` and the bootstrap pointing at it.
+Fallbacks: the host's root when ``pivot_root`` fails; a mount namespace without the PID namespace when that
+fails; without root or ``unshare`` the same tree under a temp dir, with ``LAMBDA_TASK_ROOT`` and the
+bootstrap pointing at it.
 """
 
 from __future__ import annotations
@@ -34,11 +36,19 @@ SANDBOX_GID = 990
 SANDBOX_USER = "sbx_user1051"
 PASSWD_LINE = f"{SANDBOX_USER}:x:{SANDBOX_UID}:{SANDBOX_GID}::/tmp:/sbin/nologin"
 DEFAULT_EPHEMERAL_MB = 512  # Lambda's default /tmp size (--ephemeral-storage)
-# $1: an fstab of read-only binds and the /tmp tmpfs, mounted by one `mount -a` (one process: every exec
-# costs cold start). Run by bash, the init (pid 1) of the sandbox's PID namespace: bash reaps the orphans it
-# inherits and its `read` survives their SIGCHLD (dash's does not), so it exits only when its stdin closes.
+# $1: an fstab of read-only binds, /proc and the /tmp tmpfs, mounted by one `mount -a` (one process: every
+# exec costs cold start); $2: the new root to pivot into (empty: stay on the host's root). Run by bash, the
+# init (pid 1) of the sandbox's PID namespace: bash reaps the orphans it inherits and its `read` survives
+# their SIGCHLD (dash's does not), so it exits only when its stdin closes.
 MOUNT_SCRIPT = """set -e
 mount -a -T "$1"
+if [ -n "$2" ]; then
+  cd "$2"
+  pivot_root . .oldroot
+  umount -l /.oldroot
+  rmdir /.oldroot
+  cd /
+fi
 echo ready
 read -r _ || true
 """
@@ -50,10 +60,17 @@ def _fstab_path(path: str) -> str:
     return "".join(f"\\{ord(c):03o}" if c in " \t\n\\" else c for c in path)
 
 
-def fstab(pairs: list[tuple[str, str]], tmp_mb: int) -> str:
-    """The sandbox's mounts, in order: each (host path, sandbox path) bound read-only, then /tmp."""
-    lines = [f"{_fstab_path(src)} {_fstab_path(dst)} none {BIND_OPTIONS} 0 0" for src, dst in pairs]
-    lines.append(f"tmpfs /tmp tmpfs size={max(1, tmp_mb)}m,mode=1777,nosuid,nodev 0 0")
+HOST_DIRS = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc")  # the OS the runtime needs
+HOST_SPECIAL = {"dev": "bind,nosuid,noexec", "sys": "bind,ro,nosuid,nodev,noexec"}
+Mount = tuple[str, str, str]  # (host path, where, options)
+
+
+def fstab(binds: list[Mount], *, tmp: str, tmp_mb: int, proc: str | None) -> str:
+    """The sandbox's mounts, in order: the binds, a fresh ``proc`` (when given), the ``tmp`` tmpfs."""
+    lines = [f"{_fstab_path(src)} {_fstab_path(dst)} none {options} 0 0" for src, dst, options in binds]
+    if proc is not None:
+        lines.append(f"proc {_fstab_path(proc)} proc nosuid,nodev,noexec 0 0")
+    lines.append(f"tmpfs {_fstab_path(tmp)} tmpfs size={max(1, tmp_mb)}m,mode=1777,nosuid,nodev 0 0")
     return "\n".join(lines) + "\n"
 
 
@@ -205,11 +222,29 @@ def _etc_file(root: Path, name: str, line: str) -> Path:
     return path
 
 
+def _host_root(newroot: Path) -> list[Mount]:
+    """A minimal root for the sandbox: the host's OS directories (read-only), its /dev and /sys; symlinks
+    such as a merged-/usr ``/bin -> usr/bin`` are copied as symlinks. Nothing else of the host (/home, /root,
+    /work, /var, /run, ...) exists in it."""
+    newroot.mkdir(mode=0o755)
+    binds: list[Mount] = [(str(newroot), str(newroot), "bind")]  # pivot_root needs a mount point
+    for name in (*HOST_DIRS, *HOST_SPECIAL):
+        host = Path("/", name)
+        if host.is_symlink():
+            (newroot / name).symlink_to(os.readlink(host))
+        elif host.is_dir():
+            (newroot / name).mkdir(mode=0o755)
+            binds.append((str(host), str(newroot / name), HOST_SPECIAL.get(name, BIND_OPTIONS)))
+    for name in ("proc", "tmp", "opt", "var/task", "var/runtime", "var/lang", ".oldroot"):
+        (newroot / name).mkdir(mode=0o755, parents=True)
+    return binds
+
+
 def _enter_namespace(
     layout: Layout, runtime_pkgs: Path, ephemeral_mb: int, py: runtime_files.Interpreter
 ) -> None:
     site = runtime_files.site_packages(Path(SEEN["lang"]), py.version)
-    pairs = [
+    sandbox = [
         (str(layout.task), "/var/task"),
         (str(layout.opt), "/opt"),
         (str(layout.runtime), "/var/runtime"),
@@ -220,16 +255,27 @@ def _enter_namespace(
         (str(_etc_file(layout.root, "passwd", PASSWD_LINE)), "/etc/passwd"),
         (str(_etc_file(layout.root, "group", f"{SANDBOX_USER}:x:{SANDBOX_GID}:")), "/etc/group"),
     ]
-    table = layout.root / "fstab"
-    table.write_text(fstab(pairs, ephemeral_mb), encoding="utf-8")
-    script = ["bash", "-c", MOUNT_SCRIPT, "zerolag-ns", str(table)]
+    if Path("/etc/resolv.conf").exists():  # a copy: on many hosts it is a symlink into /run
+        sandbox.append((str(_etc_file(layout.root, "resolv.conf", "")), "/etc/resolv.conf"))
+    newroot = layout.root / "rootfs"
+    host = _host_root(newroot)
     errors = []
-    # With a PID namespace first (unshare forks: its child is the namespace's init; --kill-child ends it, and
-    # so every sandbox process, if unshare dies); a mount namespace alone when the kernel refuses that.
-    for pid_ns in (True, False):
+    # Best first: a PID namespace (unshare forks: its child is the namespace's init; --kill-child ends it, and
+    # so every sandbox process, if unshare dies) in a minimal root; then the host's root; then a mount
+    # namespace alone, for kernels that refuse the rest.
+    for pid_ns, pivot in ((True, True), (True, False), (False, False)):
+        prefix = str(newroot) if pivot else ""
+        binds = (host if pivot else []) + [
+            (os.path.abspath(src), prefix + dst, BIND_OPTIONS) for src, dst in sandbox
+        ]
+        table = layout.root / f"fstab-{int(pid_ns)}{int(pivot)}"
+        proc = f"{prefix}/proc" if pid_ns and pivot else None  # unshare --mount-proc covers the host's
+        mounts = fstab(binds, tmp=prefix + SEEN["tmp"], tmp_mb=ephemeral_mb, proc=proc)
+        table.write_text(mounts, encoding="utf-8")
         flags = ["-p", "-f", "--kill-child", "--mount-proc"] if pid_ns else []
+        argv = ["unshare", "-m", *flags, "--propagation", "private", "bash", "-c", MOUNT_SCRIPT]
         holder = subprocess.Popen(
-            ["unshare", "-m", *flags, "--propagation", "private", *script],
+            [*argv, "zerolag-ns", str(table), prefix],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -244,4 +290,5 @@ def _enter_namespace(
         holder.kill()
         holder.wait()
         errors.append(holder.stderr.read().decode(errors="replace").strip() if holder.stderr else "")
+        log.debug("sandbox namespaces (pid=%s, pivot=%s) failed: %s", pid_ns, pivot, errors[-1])
     raise OSError(f"could not set up the sandbox namespaces: {' / '.join(errors)}")

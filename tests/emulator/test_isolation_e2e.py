@@ -57,11 +57,23 @@ def probe(event, context):
         "tmp_mb": tmp.f_blocks * tmp.f_frsize / 1e6,
         "fill_tmp": attempt(fill_tmp),
         "root": sorted(os.listdir("/")),
+        "tmp_fs": [l.split()[2] for l in open("/proc/self/mounts") if l.split()[1] == "/tmp"],
+        "tmp_entries": os.listdir("/tmp"),
         "sees_host_file": os.path.exists(os.environ["HOST_FILE"]),
         "mounts": {f[1]: f[3].split(",") for f in (l.split() for l in open("/proc/self/mounts"))},
     }
     os.unlink("/tmp/fill")
     return result
+
+def big_tmp(event, context):
+    """More than the function's memory into /tmp: a disk on Lambda, so no OOM."""
+    chunk = b"\1" * (1 << 20)
+    with open("/tmp/big", "wb") as f:
+        for _ in range(event["mb"]):
+            f.write(chunk)
+    size = os.path.getsize("/tmp/big")
+    os.unlink("/tmp/big")
+    return size
 
 def daemon(event, context):
     """A child that leaves the runtime's session, then the runtime dies: a reset."""
@@ -106,7 +118,9 @@ def test_the_function_runs_unprivileged_and_sees_only_the_sandbox(code: Path) ->
     assert 1 in seen["pids"]
     assert os.getpid() not in seen["pids"]
     assert len(seen["pids"]) <= 4  # init, the runtime and the mount probe's leftovers at most
-    assert 15 <= seen["tmp_mb"] <= 17
+    assert 14 <= seen["tmp_mb"] <= 17  # a file system's own overhead comes off the 16 MB
+    assert seen["tmp_fs"] == ["ext4"]  # a disk, as Lambda's: not memory
+    assert "lost+found" not in seen["tmp_entries"]  # empty but for what the probe wrote, as on Lambda
     assert seen["fill_tmp"] == "ENOSPC"
     assert not seen["sees_host_file"]  # a minimal root: the host's files outside the OS dirs do not exist
     assert {"var", "opt", "tmp", "proc", "usr", "etc"} <= set(seen["root"])
@@ -142,3 +156,13 @@ def test_a_reset_ends_a_child_that_called_setsid(code: Path, freeze: bool | str)
         assert crashed.status == "failure", crashed.body
         assert crashed.error_type == "Runtime.ExitError"
         assert _sandbox_processes(sb) == []
+
+
+def test_tmp_is_a_disk_not_memory(code: Path) -> None:
+    """200 MB into /tmp from a 128 MB function succeeds (a tmpfs would be charged to the memory limit)."""
+    with Sandbox(code=code, handler="app.big_tmp", memory_mb=128, timeout=60) as sb:
+        if not sb.layout.tmp_disk:
+            pytest.skip("no loop devices or mkfs.ext4: /tmp is a tmpfs here (documented)")
+        result = sb.invoke({"mb": 200})
+    assert result.status == "success", result.body
+    assert result.json() == 200 * (1 << 20)

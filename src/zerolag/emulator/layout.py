@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zerolag import lambda_wire as wire
-from zerolag.emulator import deployment_zip, runtime_files
+from zerolag.emulator import deployment_zip, ephemeral_storage, runtime_files
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +65,18 @@ HOST_SPECIAL = {"dev": "bind,nosuid,noexec", "sys": "bind,ro,nosuid,nodev,noexec
 Mount = tuple[str, str, str]  # (host path, where, options)
 
 
-def fstab(binds: list[Mount], *, tmp: str, tmp_mb: int, proc: str | None) -> str:
-    """The sandbox's mounts, in order: the binds, a fresh ``proc`` (when given), the ``tmp`` tmpfs."""
+def fstab(
+    binds: list[Mount], *, tmp: str, tmp_mb: int, proc: str | None, tmp_image: Path | None = None
+) -> str:
+    """The sandbox's mounts, in order: the binds, a fresh ``proc`` (when given), then ``tmp``: the ext4
+    ``tmp_image`` on a loop device, else a tmpfs of ``tmp_mb``."""
     lines = [f"{_fstab_path(src)} {_fstab_path(dst)} none {options} 0 0" for src, dst, options in binds]
     if proc is not None:
         lines.append(f"proc {_fstab_path(proc)} proc nosuid,nodev,noexec 0 0")
-    lines.append(f"tmpfs {_fstab_path(tmp)} tmpfs size={max(1, tmp_mb)}m,mode=1777,nosuid,nodev 0 0")
+    if tmp_image is not None:
+        lines.append(f"{_fstab_path(str(tmp_image))} {_fstab_path(tmp)} ext4 loop,nosuid,nodev,noatime 0 0")
+    else:
+        lines.append(f"tmpfs {_fstab_path(tmp)} tmpfs size={max(1, tmp_mb)}m,mode=1777,nosuid,nodev 0 0")
     return "\n".join(lines) + "\n"
 
 
@@ -87,6 +93,7 @@ class Layout:
     namespaced: bool
     holder: subprocess.Popen[bytes] | None = None
     pid_namespace: bool = False
+    tmp_disk: bool = False  # /tmp is a disk (ext4 on a loop device), not a tmpfs
 
     def seen(self, name: str) -> str:
         """The path of ``task``/``opt``/``runtime``/``lang``/``tmp`` as the sandbox's processes see it."""
@@ -259,18 +266,20 @@ def _enter_namespace(
         sandbox.append((str(_etc_file(layout.root, "resolv.conf", "")), "/etc/resolv.conf"))
     newroot = layout.root / "rootfs"
     host = _host_root(newroot)
+    image = ephemeral_storage.image_for(layout.root, max(1, ephemeral_mb))
     errors = []
     # Best first: a PID namespace (unshare forks: its child is the namespace's init; --kill-child ends it, and
     # so every sandbox process, if unshare dies) in a minimal root; then the host's root; then a mount
     # namespace alone, for kernels that refuse the rest.
-    for pid_ns, pivot in ((True, True), (True, False), (False, False)):
+    attempts = [(True, True, image), (True, True, None), (True, False, None), (False, False, None)]
+    for pid_ns, pivot, tmp_image in attempts if image else attempts[1:]:
         prefix = str(newroot) if pivot else ""
         binds = (host if pivot else []) + [
             (os.path.abspath(src), prefix + dst, BIND_OPTIONS) for src, dst in sandbox
         ]
-        table = layout.root / f"fstab-{int(pid_ns)}{int(pivot)}"
+        table = layout.root / f"fstab-{int(pid_ns)}{int(pivot)}{int(bool(tmp_image))}"
         proc = f"{prefix}/proc" if pid_ns and pivot else None  # unshare --mount-proc covers the host's
-        mounts = fstab(binds, tmp=prefix + SEEN["tmp"], tmp_mb=ephemeral_mb, proc=proc)
+        mounts = fstab(binds, tmp=prefix + SEEN["tmp"], tmp_mb=ephemeral_mb, proc=proc, tmp_image=tmp_image)
         table.write_text(mounts, encoding="utf-8")
         flags = ["-p", "-f", "--kill-child", "--mount-proc"] if pid_ns else []
         argv = ["unshare", "-m", *flags, "--propagation", "private", "bash", "-c", MOUNT_SCRIPT]
@@ -285,10 +294,15 @@ def _enter_namespace(
         if line.strip() == b"ready":
             layout.holder = holder
             layout.pid_namespace = pid_ns
-            layout.tmp = Path(f"/proc/{holder.pid}/root/tmp")  # the tmpfs, as the host reaches it
+            layout.tmp = Path(f"/proc/{holder.pid}/root/tmp")  # the sandbox's /tmp, as the host reaches it
+            layout.tmp_disk = tmp_image is not None
+            if tmp_image is not None:
+                ephemeral_storage.prepare_root(layout.tmp)
             return
         holder.kill()
         holder.wait()
         errors.append(holder.stderr.read().decode(errors="replace").strip() if holder.stderr else "")
-        log.debug("sandbox namespaces (pid=%s, pivot=%s) failed: %s", pid_ns, pivot, errors[-1])
+        log.debug(
+            "sandbox namespaces (pid=%s, pivot=%s, disk=%s) failed: %s", pid_ns, pivot, tmp_image, errors[-1]
+        )
     raise OSError(f"could not set up the sandbox namespaces: {' / '.join(errors)}")

@@ -11,6 +11,7 @@ import pytest
 
 from zerolag import lambda_wire as wire
 from zerolag.emulator import Sandbox
+from zerolag.emulator.layout import wait_for_closes
 
 pytestmark = pytest.mark.e2e
 
@@ -276,6 +277,7 @@ def test_everything_is_cleaned_up_even_after_an_exception() -> None:
 
     with pytest.raises(KeyError):
         fail_inside()
+    wait_for_closes()  # the tree is removed in the background (each former mount point costs a grace period)
     pid = seen["pid"]
     assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
     assert not Path(str(seen["root"])).exists()

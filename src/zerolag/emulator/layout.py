@@ -15,12 +15,15 @@ bootstrap pointing at it.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import shutil
 import stat
 import subprocess
 import tempfile
+import threading
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,16 +119,38 @@ class Layout:
         return (SANDBOX_UID, SANDBOX_GID) if self.namespaced and os.geteuid() == 0 else None
 
     def close(self) -> None:
-        if self.holder is not None:
-            if self.holder.stdin is not None:
-                self.holder.stdin.close()
-            try:
-                self.holder.wait(5)
-            except subprocess.TimeoutExpired:
-                self.holder.kill()
-                self.holder.wait()
-            self.holder = None
-        shutil.rmtree(self.root, ignore_errors=True)
+        """End the namespaces (their init exits when its stdin closes, and every process and mount of the
+        sandbox with it), then remove the tree. The removal runs in the background: each former mount point
+        costs the kernel a grace period, and nobody waits for that; interpreter exit waits (bounded)."""
+        holder, self.holder = self.holder, None
+        if holder is not None and holder.stdin is not None:
+            holder.stdin.close()
+        thread = threading.Thread(target=_remove, args=(holder, self.root), name="zerolag-layout-close")
+        thread.start()
+        _PENDING[:] = [t for t in _PENDING if t.is_alive()]
+        _PENDING.append(thread)
+
+
+_PENDING: list[threading.Thread] = []
+CLOSE_WAIT_S = 10.0
+
+
+def _remove(holder: subprocess.Popen[bytes] | None, root: Path) -> None:
+    if holder is not None:
+        try:
+            holder.wait(5)
+        except subprocess.TimeoutExpired:
+            holder.kill()
+            holder.wait()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@atexit.register
+def wait_for_closes(timeout: float = CLOSE_WAIT_S) -> None:
+    """Wait (bounded) until every closed layout is removed."""
+    deadline = time.monotonic() + timeout
+    while _PENDING:
+        _PENDING.pop().join(max(0.0, deadline - time.monotonic()))
 
 
 def _unpack(source: Path, into: Path, mount_point: str) -> Path:

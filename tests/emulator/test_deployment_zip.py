@@ -165,3 +165,14 @@ def test_the_emulator_refuses_a_hostile_layer_and_runs_a_safe_one(tmp_path: Path
         result = sb.invoke({})
     assert result.status == "success", result.body
     assert result.json() == "from the layer"
+
+
+def test_zerolag_emulate_refuses_a_hostile_code_zip_clearly(tmp_path: Path, victim: Path) -> None:
+    """The CLI names the entry and exits 1, no traceback, nothing written outside."""
+    code = _zip(tmp_path / "code.zip", [("app.py", 0o100644, b"x"), ("../victim", 0o100777, b"owned")])
+    result = CliRunner().invoke(cli, ["emulate", "--code", str(code), "--handler", "app.handler"])
+    assert result.exit_code == 1, result.output
+    assert "unsafe zip entries" in result.output
+    assert "'../victim'" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert victim.read_text() == "untouched"

@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from zerolag.emulator import InvokeResult, LogLine, Sandbox
+from zerolag.emulator.deployment_zip import UnsafeZipError
 from zerolag.emulator.runtimes import RuntimeNotAvailable
 from zerolag.emulator.runtimes import resolve as resolve_runtime
 
@@ -147,6 +148,10 @@ def emulate(
         ephemeral_storage_mb=ephemeral_mb,
         on_log=_print_line,
     )
+    try:
+        sandbox.start()  # a refused zip or a runtime that cannot be had: a clear error, not a traceback
+    except (UnsafeZipError, RuntimeNotAvailable) as exc:
+        raise click.ClickException(str(exc)) from exc
     failed = False
     with sandbox as sb:
         if serve_port is not None:

@@ -31,7 +31,10 @@ class Sandbox:
     (phase ``init``); after a reset the next invoke re-inits (phase ``invoke``). ``on_log`` gets every line
     as it happens, including the platform's START/END/REPORT lines (source ``platform``).
     ``freeze``: True (cgroup freezer, else SIGSTOP), ``"signal"`` (SIGSTOP/SIGCONT) or False.
-    ``namespace``: None (private mount namespace when possible), True or False (the fallback layout).
+    ``namespace``: None (private namespaces when possible), True or False (the fallback layout).
+    ``runtime``: ``python3.X`` (an installed CPython of that version; default: the emulator's own) or
+    ``provided``/``provided.al2``/``provided.al2023``. ``ephemeral_storage_mb``: the size of ``/tmp``.
+    Isolation, zip extraction and runtimes: docs/emulator.md.
     """
 
     def __init__(

@@ -153,19 +153,3 @@ def report(
     record["spans"] = [span(clock, "extensionOverhead", overhead[0], overhead[1])]
     record.update(tracing(trace_id))
     return record
-
-
-def report_line(request_id: str, m: ReportMetrics, status: str | None) -> str:
-    """The CloudWatch REPORT line."""
-    parts = [
-        f"REPORT RequestId: {request_id}",
-        f"Duration: {m.duration_ms:.2f} ms",
-        f"Billed Duration: {m.billed_ms} ms",
-        f"Memory Size: {m.memory_mb} MB",
-        f"Max Memory Used: {m.max_used_mb} MB",
-    ]
-    if m.init_ms is not None:
-        parts.append(f"Init Duration: {m.init_ms:.2f} ms")
-    if status and status != "success":
-        parts.append(f"Status: {status}")
-    return "\t".join(parts)

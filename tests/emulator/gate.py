@@ -19,6 +19,7 @@ class Gate:
         self._cond = threading.Condition()
         self._waiting: list[tuple[socket.socket, str]] = []
         self._opened = False
+        self.seen: list[str] = []  # every peer's label, in arrival order
         self._thread = threading.Thread(target=self._accept, daemon=True)
         self._thread.start()
 
@@ -30,6 +31,8 @@ class Gate:
                 return
             label = conn.makefile("rb").readline().decode().strip()
             with self._cond:
+                self.seen.append(label)
+                self._cond.notify_all()
                 if self._opened:
                     conn.close()
                     continue
@@ -42,6 +45,13 @@ class Gate:
             if not self._cond.wait_for(lambda: len(self._waiting) >= count, timeout):
                 raise TimeoutError(f"{len(self._waiting)} of {count} peers reached the gate")
             return [label for _, label in self._waiting]
+
+    def wait_seen(self, count: int, timeout: float = 60.0) -> list[str]:
+        """Block until ``count`` peers have come by (waiting or let through); return their labels in order."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: len(self.seen) >= count, timeout):
+                raise TimeoutError(f"{len(self.seen)} of {count} peers came by")
+            return list(self.seen)
 
     def open(self) -> None:
         """Release everyone waiting, and let later peers through at once."""

@@ -153,3 +153,19 @@ def report(
     record["spans"] = [span(clock, "extensionOverhead", overhead[0], overhead[1])]
     record.update(tracing(trace_id))
     return record
+
+
+def extension_line(name: str, events: tuple[str, ...], error_type: str | None = None) -> str:
+    """The CloudWatch line for an extension at the end of Init, as rapid prints it:
+    ``EXTENSION\tName: x\tState: Ready\tEvents: [INVOKE,SHUTDOWN]`` (events in the order the extension
+    registered them), plus ``\tError Type: T`` when it reported an error."""
+    line = f"EXTENSION\tName: {name}\tState: Ready\tEvents: [{','.join(events)}]"
+    return f"{line}\tError Type: {error_type}" if error_type else line
+
+
+def subscription_line(api: str, name: str, types: tuple[str, ...]) -> str:
+    """The CloudWatch line for an accepted subscription: ``TELEMETRY\tName: x\tState: Subscribed\tTypes:
+    [Platform, Function]`` (``LOGS`` for the Logs API)."""
+    label = "LOGS" if api == "logs" else "TELEMETRY"
+    shown = ", ".join(t.capitalize() for t in types)
+    return f"{label}\tName: {name}\tState: Subscribed\tTypes: [{shown}]"

@@ -74,6 +74,7 @@ class Sandbox:
         self.id = uuid.uuid4().hex[:12]
         self.logs: list[LogLine] = []
         self._past_events: list[dict[str, object]] = []
+        self.shutdowns: list[shutdown.ShutdownReport] = []  # one per ended generation (reset or spindown)
         # Held from the moment an invocation takes the sandbox until its post-runtime phase ended (possibly
         # released by the finisher thread, hence a Lock, not an RLock), and by start/shutdown.
         self._lock = threading.Lock()
@@ -295,7 +296,7 @@ class Sandbox:
             return
         ctx.freezer.thaw()
         gen.hub.resume()
-        shutdown.shutdown(gen, reason)
+        self.shutdowns.append(shutdown.shutdown(gen, reason))
         for pid in ctx.freezer.pids():
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
@@ -307,7 +308,7 @@ class Sandbox:
         """The result of an invoke whose (suppressed) init failed: Lambda reports it as the invocation's
         error, with the same ``RequestId: <id> Error: ...`` message the invoke-phase failures carry."""
         request_id = str(uuid.uuid4())
-        body = _with_request_id(outcome.body, request_id)
+        body = _with_request_id(outcome.body, request_id) if outcome.platform_body else outcome.body
         billed = records.billed_ms(outcome.duration_ms)
         metrics = records.ReportMetrics(
             outcome.duration_ms, billed, self.cfg.memory_mb, 0, outcome.duration_ms

@@ -211,12 +211,15 @@ class InvokeHandler(JsonHandler):
             pending = self.server.pool.submit(payload, client_context=context)
         except Throttled:
             raise _throttled() from None
-        except RuntimeError as exc:
-            raise InvokeError(500, "ServiceException", str(exc)) from None
+        except Exception as exc:  # the sandbox could not start or run: the service's fault, not the caller's
+            raise InvokeError(500, "ServiceException", f"The sandbox failed: {exc}") from None
         response = pending.response
         headers = _response_headers(response)
         if tail:
-            result = pending.result()
+            try:
+                result = pending.result()
+            except Exception as exc:
+                raise InvokeError(500, "ServiceException", f"The sandbox failed: {exc}") from None
             headers["X-Amz-Log-Result"] = base64.b64encode(result.log_tail).decode("ascii")
         self.reply(200, response.body, headers)
 

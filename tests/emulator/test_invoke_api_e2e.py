@@ -4,6 +4,7 @@ against ``zerolag emulate --serve``, in a separate process, as a user would run 
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import os
 import signal
@@ -224,3 +225,36 @@ def test_concurrency_scales_then_throttles() -> None:
             assert sum(line.startswith("INIT_START") for line in s.lines) == 2
         finally:
             s.stop()
+
+
+def _raw(port: int, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        resp.read()
+        return resp.status
+    finally:
+        conn.close()
+
+
+def test_bad_requests_get_a_4xx_and_the_endpoint_keeps_serving(served: Served) -> None:
+    """Malformed requests get a clear 4xx with an error type, never a 500 or a dropped service."""
+    port = int(served.client.meta.endpoint_url.rsplit(":", 1)[1])
+    path = "/2015-03-31/functions/fn/invocations"
+    cases = [
+        ("GET", path, b"", {}),
+        ("POST", "/2015-03-31/functions/fn/elsewhere", b"{}", {}),
+        ("POST", "/2015-03-31/functions/../../etc/invocations", b"{}", {}),
+        ("POST", path, b"{}", {"X-Amz-Invocation-Type": "Sometimes"}),
+        ("POST", path, b"{}", {"X-Amz-Log-Type": "Everything"}),
+        ("POST", path, b"{}", {"X-Amz-Client-Context": "%%% not base64"}),
+        ("POST", path, b"{}", {"X-Amz-Client-Context": base64.b64encode(b"[1]").decode()}),
+        ("POST", path, b"{}", {"X-Amz-Client-Context": "A" * 4000}),
+        ("POST", path, b"\xff\xfe", {}),
+        ("POST", path, b"{}", {"Content-Length": "-5"}),
+    ]
+    for method, p, body, headers in cases:
+        status = _raw(port, method, p, body, headers)
+        assert 400 <= status < 500, (method, p, headers, status)
+    assert served.invoke({})["StatusCode"] == 200

@@ -161,7 +161,8 @@ def test_event_invocations_are_accepted_at_once_and_run_in_order() -> None:
         try:
             resp = s.invoke({"gate": gate.address, "note": 0}, InvocationType="Event")
             assert (resp["StatusCode"], resp["Body"]) == (202, b"")
-            gate.wait_for(1)  # the first event is running and held: the caller did not wait for it
+            # the first event is running and held: the caller did not wait for it; it kept its request id
+            assert gate.wait_for(1)[0].split()[2] == resp["ResponseMetadata"]["RequestId"]
             for n in range(1, 5):
                 assert (
                     s.invoke({"gate": gate.address, "note": n}, InvocationType="Event")["StatusCode"] == 202

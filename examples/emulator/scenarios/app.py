@@ -96,7 +96,7 @@ def gate(event: Any, context: Any) -> dict[str, Any]:
         print(f"note {event['note']}", flush=True)
     host, _, port = str(event["gate"]).rpartition(":")
     with socket.create_connection((host, int(port))) as conn:
-        conn.sendall(f"{_TOKEN} {event.get('note', '')}\n".encode())
+        conn.sendall(f"{_TOKEN} {event.get('note', '')} {context.aws_request_id}\n".encode())
         conn.recv(1)
     return {"token": _TOKEN}
 

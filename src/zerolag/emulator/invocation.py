@@ -28,6 +28,7 @@ class Request:
     client_context: str | None = None
     cognito_identity: str | None = None
     content_type: str = "application/json"
+    request_id: str | None = None  # given by the caller (an accepted async event keeps its id); else new
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def run(gen: Generation, req: Request, init_ms: float | None) -> tuple[InvokeRes
 def begin(gen: Generation, req: Request) -> Invocation:
     """START, INVOKE to the subscribed extensions, then the event to the runtime."""
     ctx, core, cfg = gen.ctx, gen.core, gen.ctx.cfg
-    request_id = str(uuid.uuid4())
+    request_id = req.request_id or str(uuid.uuid4())
     t0 = time.monotonic()
     deadline = t0 + cfg.timeout_s
     trace_id = req.trace_id or new_trace_id(ctx.clock.wall(t0))

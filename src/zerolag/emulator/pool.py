@@ -66,17 +66,21 @@ class Pool:
         sb = self._take(wait=False)
         return self._run(sb, payload, client_context)
 
-    def submit_waiting(
-        self, payload: Any, *, client_context: Mapping[str, Any] | None = None
-    ) -> PendingInvoke:
+    def submit_waiting(self, payload: Any, *, request_id: str | None = None) -> PendingInvoke:
         """Like :meth:`submit`, but wait for a free sandbox instead of being throttled (async invocations:
-        Lambda keeps a throttled event queued and retries it)."""
+        Lambda keeps a throttled event queued and retries it); ``request_id`` is the id the caller got."""
         sb = self._take(wait=True)
-        return self._run(sb, payload, client_context)
+        return self._run(sb, payload, None, request_id)
 
-    def _run(self, sb: Sandbox, payload: Any, client_context: Mapping[str, Any] | None) -> PendingInvoke:
+    def _run(
+        self,
+        sb: Sandbox,
+        payload: Any,
+        client_context: Mapping[str, Any] | None,
+        request_id: str | None = None,
+    ) -> PendingInvoke:
         try:
-            pending = sb.submit(payload, client_context=client_context)
+            pending = sb.submit(payload, client_context=client_context, request_id=request_id)
         except BaseException:
             self._give_back(sb)
             raise

@@ -172,14 +172,18 @@ class Sandbox:
         *,
         client_context: Mapping[str, Any] | None = None,
         cognito_identity: Mapping[str, str] | None = None,
+        request_id: str | None = None,
     ) -> PendingInvoke:
         """Invoke and return as soon as the caller's response is known, as Lambda answers its caller.
 
         Waits while a previous invocation (its post-runtime phase included) is running. The returned
         handle has the ``response``; its ``result()`` waits for the end of the invocation, which goes on
         in the background, billed: the extensions' post-runtime work, END and REPORT, the freeze.
+        ``request_id``: the invocation's id (an async event keeps the id its caller got); else a new one.
         """
         req = _request(payload, trace_id, client_context, cognito_identity)
+        if request_id is not None:
+            req = dataclasses.replace(req, request_id=request_id)
         return self._submit(req, inline=False)
 
     def shutdown(self) -> None:
@@ -209,7 +213,7 @@ class Sandbox:
             if self._gen is None:
                 outcome = self._init("invoke")
                 if outcome.status != "success":
-                    result = self._init_failed_result(outcome, accepted)
+                    result = self._init_failed_result(outcome, accepted, req.request_id)
                     pending = PendingInvoke(_response_of(result))
                     self._end(pending, result)
                     return pending
@@ -304,10 +308,12 @@ class Sandbox:
         self._gen = None
         self._pending_init_ms = None
 
-    def _init_failed_result(self, outcome: InitOutcome, accepted: float) -> InvokeResult:
+    def _init_failed_result(
+        self, outcome: InitOutcome, accepted: float, request_id: str | None = None
+    ) -> InvokeResult:
         """The result of an invoke whose (suppressed) init failed: Lambda reports it as the invocation's
         error, with the same ``RequestId: <id> Error: ...`` message the invoke-phase failures carry."""
-        request_id = str(uuid.uuid4())
+        request_id = request_id or str(uuid.uuid4())
         body = _with_request_id(outcome.body, request_id) if outcome.platform_body else outcome.body
         billed = records.billed_ms(outcome.duration_ms)
         metrics = records.ReportMetrics(

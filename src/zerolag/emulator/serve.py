@@ -22,6 +22,7 @@ import binascii
 import collections
 import json
 import re
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -78,6 +79,7 @@ class EventQueue:
         self._busy = False
         self._closed = False
         self.completed = 0
+        self.lost = 0  # accepted events that could not run (each also reported on stderr)
         self._thread = threading.Thread(target=self._loop, name="invoke-event-queue", daemon=True)
         self._thread.start()
 
@@ -97,9 +99,15 @@ class EventQueue:
             return self._cond.wait_for(lambda: not self._events and not self._busy, timeout)
 
     def close(self) -> None:
+        """Stop after the event in progress; events still queued are counted lost (and said on stderr)."""
         with self._cond:
             self._closed = True
+            left = len(self._events)
+            self._events.clear()
+            self.lost += left
             self._cond.notify_all()
+        if left:
+            print(f"{left} queued async event(s) lost: the endpoint stopped", file=sys.stderr, flush=True)
         self._thread.join(5)
 
     def _loop(self) -> None:
@@ -294,9 +302,10 @@ def start_invoke_server(
 
     def run_event(event: AsyncEvent) -> None:
         try:
-            pool.submit_waiting(event.payload).result()
-        except RuntimeError:
-            pass  # the function is shutting down: the event is lost, as it would be in a deleted function
+            pool.submit_waiting(event.payload, request_id=event.request_id).result()
+        except Exception as exc:  # the function is shutting down, or its sandbox failed: counted and said
+            server.events.lost += 1
+            print(f"async event {event.request_id} lost: {exc}", file=sys.stderr, flush=True)
 
     server.events = EventQueue(run_event)
     serve_in_thread(server)

@@ -101,8 +101,10 @@ def test_report_line_carries_the_error_type() -> None:
         r = sb.invoke({})
     report = next(t for t in seen if t.startswith(f"REPORT RequestId: {r.request_id}"))
     record = next(e["record"] for e in sb.telemetry if e["type"] == "platform.report")
-    assert report.endswith(f"\tStatus: {record['status']}\tError Type: {wire.ERR_RUNTIME_EXIT}")  # type: ignore[index]
-    assert (r.report_status, r.report_error_type) == (record["status"], wire.ERR_RUNTIME_EXIT)  # type: ignore[index]
+    assert report.endswith(f"\tStatus: error\tError Type: {wire.ERR_RUNTIME_EXIT}")  # as CloudWatch shows it
+    assert (record["status"], record["errorType"]) == ("error", wire.ERR_RUNTIME_EXIT)  # type: ignore[index]
+    assert (r.report_status, r.report_error_type) == ("error", wire.ERR_RUNTIME_EXIT)
+    assert (r.status, r.error_type) == ("failure", wire.ERR_RUNTIME_EXIT)  # what the caller got
 
 
 def test_init_failure_body_has_the_request_id_prefix(tmp_path: Path) -> None:

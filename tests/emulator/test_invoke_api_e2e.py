@@ -41,6 +41,7 @@ class Served:
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         self.lines: list[str] = []
+        self._cond = threading.Condition()
         assert self.proc.stderr is not None
         port = None
         for line in self.proc.stderr:
@@ -63,7 +64,16 @@ class Served:
     def _read(self) -> None:
         assert self.proc.stderr is not None
         for line in self.proc.stderr:
-            self.lines.append(line)
+            with self._cond:
+                self.lines.append(line)
+                self._cond.notify_all()
+
+    def wait_for_report(self, request_id: str, timeout: float = 60.0) -> None:
+        """Block until the invocation's REPORT line was printed: it has ended, its sandbox is idle again."""
+        prefix = f"REPORT RequestId: {request_id}"
+        with self._cond:
+            if not self._cond.wait_for(lambda: any(ln.startswith(prefix) for ln in self.lines), timeout):
+                raise TimeoutError(f"no REPORT line for {request_id}")
 
     def invoke(self, payload: Any = None, **kwargs: Any) -> dict[str, Any]:
         body = payload if isinstance(payload, bytes) else json.dumps(payload if payload is not None else {})
@@ -192,8 +202,7 @@ def test_response_at_response_time_through_serve() -> None:
             gate.open()
             worker.join(60)
             assert second[0]["StatusCode"] == 200
-            log = "".join(s.lines)
-            assert f"REPORT RequestId: {rid}" in log
+            s.wait_for_report(rid)
         finally:
             s.stop()
 
@@ -221,6 +230,8 @@ def test_concurrency_scales_then_throttles() -> None:
             for t in threads:
                 t.join(60)
             assert sorted(json.loads(r["Body"])["token"] for r in results) == sorted(tokens)
+            for r in results:  # a sandbox is busy until its invocation ended, not only until the response
+                s.wait_for_report(r["ResponseMetadata"]["RequestId"])
             again = json.loads(s.invoke({"gate": gate.address})["Body"])["token"]
             assert again in tokens  # warm: no third sandbox
             assert sum(line.startswith("INIT_START") for line in s.lines) == 2

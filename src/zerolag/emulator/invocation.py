@@ -162,10 +162,12 @@ def _crash_type(gen: Generation) -> str:
 
 
 def _crashed(gen: Generation, out: Outcome | None) -> Verdict:
+    """The runtime died during the invocation: a reset. Lambda reports it as ``status: error`` with the
+    crash's type (REPORT ``Status: error  Error Type: Runtime.OutOfMemory`` in CloudWatch)."""
     err = _crash_type(gen)
     if err != wire.ERR_RUNTIME_OOM and out is not None and out.kind == "error":
         return Verdict("error", out.header_type, "failure")  # e.g. the 413 outcome, then the runtime gave up
-    return Verdict("failure", err, "failure")
+    return Verdict("error", err, "failure")
 
 
 def _timeout_body(gen: Generation, inv: Invocation) -> bytes:

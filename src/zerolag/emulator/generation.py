@@ -45,6 +45,7 @@ class InitOutcome:
     error_type: str | None
     body: bytes
     duration_ms: float
+    platform_body: bool = False  # the body is the platform's message (not what the runtime posted)
 
 
 def kill_sandbox(ctx: Context) -> None:
@@ -106,6 +107,12 @@ class Generation:
 
     def on_register(self, name: str) -> None:
         """Registrations are tracked by the core."""
+
+    def on_subscribe(self, api: str, name: str, types: tuple[str, ...]) -> None:
+        """An accepted Telemetry/Logs subscription: the ``TELEMETRY``/``LOGS`` line CloudWatch shows."""
+        self.ctx.sink(
+            "platform", "platform", records.subscription_line(api, name, tuple(dict.fromkeys(types)))
+        )
 
     # --- processes -------------------------------------------------------------------------------------
     def external_paths(self) -> list[Path]:
@@ -216,10 +223,13 @@ class Generation:
     def _finish_init(self, t0: float, outcome: tuple[str, str] | None) -> InitOutcome:
         duration = records.ms(t0, time.monotonic())
         for ext in self.core.registry.all():
-            record: dict[str, object] = {"name": ext.name, "state": "Ready", "events": sorted(ext.events)}
+            record: dict[str, object] = {"name": ext.name, "state": "Ready", "events": list(ext.events)}
             if ext.error_type:
                 record["errorType"] = ext.error_type
             self.hub.emit("platform.extension", record)
+            self.ctx.sink(
+                "platform", "platform", records.extension_line(ext.name, ext.events, ext.error_type)
+            )
         status, error_type = outcome or ("success", None)
         if error_type:
             self.ctx.sink(
@@ -232,7 +242,9 @@ class Generation:
             "platform.initReport",
             records.init_status(self.phase, status, error_type, {"metrics": {"durationMs": duration}}),
         )
-        return InitOutcome(status, error_type, self._init_error_body(error_type), duration)
+        runtime_body = self.core.init_error is not None and bool(self.core.init_error.body)
+        body = self._init_error_body(error_type)
+        return InitOutcome(status, error_type, body, duration, platform_body=bool(body) and not runtime_body)
 
     def _init_error_body(self, error_type: str | None) -> bytes:
         core = self.core

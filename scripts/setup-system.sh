@@ -13,6 +13,14 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
     echo "setup-system: chromium not installed and apt-get unavailable; browser tests will be skipped" >&2
   fi
 fi
+# The emulator's isolation (docs/emulator.md, "Isolation"): unshare/mount/pivot_root (util-linux) and
+# mkfs.ext4 (e2fsprogs) for the disk-backed /tmp. Present on most systems; without them it falls back.
+if ! command -v pivot_root >/dev/null 2>&1 || ! command -v mkfs.ext4 >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq util-linux mount e2fsprogs >/dev/null
+  fi
+fi
 if [ -f tests/node/package.json ] && [ ! -d tests/node/node_modules ] && command -v npm >/dev/null 2>&1; then
   (cd tests/node && npm install --silent --no-audit --no-fund >/dev/null)
 fi

@@ -38,6 +38,7 @@ class FakeGeneration:
     core: Core
     hub: Hub
     registered: list[str] = field(default_factory=list)
+    subscribed: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)
 
     def register_info(self) -> dict[str, str]:
         return {
@@ -49,6 +50,9 @@ class FakeGeneration:
 
     def on_register(self, name: str) -> None:
         self.registered.append(name)
+
+    def on_subscribe(self, api: str, name: str, types: tuple[str, ...]) -> None:
+        self.subscribed.append((api, name, types))
 
 
 class Harness:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from zerolag import lambda_wire as wire
-from zerolag.emulator import freezer, records, runtime_files
+from zerolag.emulator import freezer, logs, records, runtime_files
 from zerolag.emulator.core import telemetry_error_type
 from zerolag.emulator.environment import FunctionConfig, extension_environment, function_environment
 from zerolag.emulator.http_base import ApiError
@@ -27,14 +27,34 @@ def test_iso_time_has_milliseconds_and_z() -> None:
 
 
 def test_report_line_shape() -> None:
-    """The REPORT line is tab-separated like CloudWatch's, Init Duration and Status only when relevant."""
+    """The REPORT line is tab-separated like CloudWatch's, Init Duration, Status and Error Type only when
+    relevant; it is rendered from the platform.report record, so the two never disagree."""
     m = records.ReportMetrics(12.345, 13, 128, 40, 100.0)
-    line = records.report_line("rid", m, "timeout")
-    assert line == (
-        "REPORT RequestId: rid\tDuration: 12.35 ms\tBilled Duration: 13 ms\tMemory Size: 128 MB\t"
-        "Max Memory Used: 40 MB\tInit Duration: 100.00 ms\tStatus: timeout"
+    rec = records.report(
+        records.Clock(0.0),
+        "rid",
+        status="timeout",
+        error_type="Sandbox.Timedout",
+        m=m,
+        overhead=(0, 0),
+        trace_id=None,
     )
-    warm = records.report_line("rid", records.ReportMetrics(1.0, 1, 128, 40, None), "success")
+    assert logs.report_line(rec) == (
+        "REPORT RequestId: rid\tDuration: 12.35 ms\tBilled Duration: 13 ms\tMemory Size: 128 MB\t"
+        "Max Memory Used: 40 MB\tInit Duration: 100.00 ms\tStatus: timeout\tError Type: Sandbox.Timedout"
+    )
+    warm_m = records.ReportMetrics(1.0, 1, 128, 40, None)
+    warm = logs.report_line(
+        records.report(
+            records.Clock(0.0),
+            "rid",
+            status="success",
+            error_type=None,
+            m=warm_m,
+            overhead=(0, 0),
+            trace_id=None,
+        )
+    )
     assert "Init Duration" not in warm
     assert "Status" not in warm
 
@@ -148,10 +168,15 @@ def test_bootstrap_passes_interpreter_and_script_to_wrapper(tmp_path: Path) -> N
     wrapper.write_text('#!/bin/sh\necho "$@"\n')
     wrapper.chmod(0o755)
     done = _bootstrap(tmp_path, str(wrapper))
-    assert done.stdout.split() == ["/nonexistent-lang/bin/python3.11", f"{tmp_path}/bootstrap.py"]
+    python = f"python{runtime_files.python_version()}"
+    assert done.stdout.split() == [f"/nonexistent-lang/bin/{python}", f"{tmp_path}/bootstrap.py"]
 
 
 def test_freezer_off_and_signal_modes() -> None:
     """freeze=False gives the no-op freezer; "signal" forces SIGSTOP/SIGCONT."""
-    assert freezer.create("x", False).kind == "none"
+    off = freezer.create("x", False)
+    try:
+        assert off.kind == "none"
+    finally:
+        off.close()
     assert freezer.create("x", "signal").kind == "sigstop"

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from zerolag.emulator import Sandbox
-from zerolag.emulator.runtime_files import default_runtime_dir
+from zerolag.emulator.runtime_files import current_interpreter
+from zerolag.emulator.runtimes import runtime_dir
 
 pytestmark = pytest.mark.e2e
 
@@ -19,7 +20,7 @@ RUNTIME_PARTS = ("awslambdaric", "runtime_client", "simplejson", "snapshot_resto
 
 def test_a_runtime_dir_under_tmp_stays_visible_inside_the_sandbox(tmp_path: Path) -> None:
     """A runtime dir that lives under /tmp still serves awslambdaric to the function."""
-    source = default_runtime_dir()
+    source = runtime_dir(current_interpreter())  # the one built for this interpreter's version
     if not (source / "awslambdaric").is_dir():
         pytest.skip("no awslambdaric runtime dir to copy")
     runtime = tmp_path / "lambda-runtime"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from zerolag import lambda_wire as wire
 from zerolag.emulator import Sandbox
+from zerolag.emulator.layout import wait_for_closes
 
 pytestmark = pytest.mark.e2e
 
@@ -54,10 +56,12 @@ def test_function_sees_lambda_layout_and_environment(info_sandbox: Sandbox) -> N
     body = info_sandbox.invoke({}).json()
     task = body["env"]["LAMBDA_TASK_ROOT"]
     opt = "/opt" if info_sandbox.layout.namespaced else str(info_sandbox.layout.opt)
-    assert body["sys_path"][:3] == [task, f"{opt}/python/lib/python3.11/site-packages", f"{opt}/python"]
+    runtime = info_sandbox.cfg.runtime  # the emulator's own interpreter's version by default
+    assert runtime == f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    assert body["sys_path"][:3] == [task, f"{opt}/python/lib/{runtime}/site-packages", f"{opt}/python"]
     assert body["cwd"] == task
     env = body["env"]
-    assert env["AWS_EXECUTION_ENV"] == "AWS_Lambda_python3.11"
+    assert env["AWS_EXECUTION_ENV"] == f"AWS_Lambda_{runtime}"
     assert env["_HANDLER"] == "app.info"
     assert env["AWS_LAMBDA_FUNCTION_NAME"] == "fn"
     assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "128"
@@ -273,6 +277,7 @@ def test_everything_is_cleaned_up_even_after_an_exception() -> None:
 
     with pytest.raises(KeyError):
         fail_inside()
+    wait_for_closes()  # the tree is removed in the background (each former mount point costs a grace period)
     pid = seen["pid"]
     assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
     assert not Path(str(seen["root"])).exists()

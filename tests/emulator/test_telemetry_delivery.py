@@ -354,3 +354,37 @@ def test_invoke_events_are_not_replayed(hub: TelemetryHub, listener: Listener) -
     assert listener.wait_types("platform.telemetrySubscription")
     hub.flush(WAIT_S)
     assert [e["type"] for e in listener.events] == ["platform.telemetrySubscription"]
+
+
+def test_flush_forces_out_what_was_buffered_and_leaves_later_events_to_the_buffering() -> None:
+    """A flush delivers the events buffered when it started, in one batch here; events that arrive while
+    that batch is on the wire wait for the subscription's timeoutMs, not one POST each."""
+    release = threading.Event()
+    in_post = threading.Event()
+    posts: list[int] = []
+
+    def post(sub: Subscription, body: bytes) -> bool:
+        posts.append(len(json.loads(body)))
+        in_post.set()
+        return release.wait(WAIT_S)
+
+    hub = TelemetryHub(post=post)
+    body = {
+        "schemaVersion": "2022-12-13",
+        "types": ["function"],
+        "buffering": {"maxItems": 1000, "timeoutMs": 30000},
+        "destination": {"protocol": "HTTP", "URI": "http://sandbox.localdomain:8080"},
+    }
+    assert hub.handle_subscribe("telemetry", "id", "ext", json.dumps(body).encode(), is_open=True)[0] == 200
+    for n in range(5):
+        hub.log_line("function", f"before {n}", request_id="r")
+    flusher = threading.Thread(target=hub.flush, args=(WAIT_S,))
+    flusher.start()
+    assert in_post.wait(WAIT_S)
+    for n in range(5):
+        hub.log_line("function", f"during {n}", request_id="r")
+    release.set()
+    flusher.join(WAIT_S)
+    assert not flusher.is_alive()
+    assert posts == [5]
+    hub.close()

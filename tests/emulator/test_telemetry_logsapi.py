@@ -67,6 +67,7 @@ def test_report_becomes_end_then_report() -> None:
         ("timeout", None, "RequestId: r Error: Sandbox.Timedout"),
         ("failure", "Runtime.ExitError", "RequestId: r Error: Runtime.ExitError"),
         ("failure", None, "RequestId: r Error: Runtime.Unknown"),
+        ("error", "Runtime.OutOfMemory", "RequestId: r Error: Runtime.OutOfMemory"),
     ],
 )
 def test_failed_report_adds_a_fault_string(status: str, error_type: str | None, expected: str) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import threading
 import time
+import uuid
 from typing import Any
 
 _TICKS: list[float] = []
@@ -77,3 +79,41 @@ def ticker(event: Any, context: Any) -> list[float]:
     ticks = list(_TICKS)
     _TICKS.clear()
     return ticks
+
+
+_TOKEN = uuid.uuid4().hex  # one per runtime process: tells sandboxes apart
+
+
+def token(event: Any, context: Any) -> dict[str, Any]:
+    """Which runtime process (so which sandbox) ran this invocation."""
+    return {"token": _TOKEN, "request_id": context.aws_request_id}
+
+
+def gate(event: Any, context: Any) -> dict[str, Any]:
+    """Connect to ``event["gate"]`` (host:port), say this process's token, and wait until released;
+    with ``event["note"]``, print it first (tests of async order)."""
+    if event.get("note") is not None:
+        print(f"note {event['note']}", flush=True)
+    host, _, port = str(event["gate"]).rpartition(":")
+    with socket.create_connection((host, int(port))) as conn:
+        conn.sendall(f"{_TOKEN} {event.get('note', '')} {context.aws_request_id}\n".encode())
+        conn.recv(1)
+    return {"token": _TOKEN, **_sandbox_facts()}
+
+
+def _sandbox_facts() -> dict[str, Any]:
+    """What the sandbox was made with, as the function sees it: its user, /tmp's size, its interpreter."""
+    tmp = os.statvfs("/tmp")
+    return {
+        "uid": os.getuid(),
+        "tmp_mib": tmp.f_blocks * tmp.f_frsize / 2**20,
+        "python": f"{sys.version_info[0]}.{sys.version_info[1]}",
+    }
+
+
+def report(event: Any, context: Any) -> dict[str, Any]:
+    """Send ``event["note"]`` to the loopback collector at ``event["to"]`` (tests of async order)."""
+    host, _, port = str(event["to"]).rpartition(":")
+    with socket.create_connection((host, int(port))) as conn:
+        conn.sendall(f"{event['note']}\n".encode())
+    return {"token": _TOKEN}

@@ -3,7 +3,8 @@
 Without ``--serve`` it invokes each ``--invoke`` payload in order (``{}`` when none is given), shuts down, and
 prints each result as one JSON line on stdout. Function, extension and platform (START/END/REPORT) lines
 stream to stderr as they happen, as CloudWatch would show them. ``--serve PORT`` exposes the RIE-compatible
-``POST /2015-03-31/functions/function/invocations`` until interrupted.
+``POST /2015-03-31/functions/<name>/invocations`` (the Lambda Invoke API, as boto3 calls it; the name
+``function`` works too, as with the RIE) until interrupted; ``--concurrency N`` scales to N sandboxes.
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ from typing import Any
 import click
 
 from zerolag.emulator import InvokeResult, LogLine, Sandbox
+from zerolag.emulator.deployment_zip import UnsafeZipError
+from zerolag.emulator.pool import Pool
+from zerolag.emulator.runtimes import RuntimeNotAvailable
+from zerolag.emulator.runtimes import resolve as resolve_runtime
 
 
 def _parse_env(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -53,18 +58,21 @@ def result_json(result: InvokeResult) -> dict[str, Any]:
         "status": result.status,
         "errorType": result.error_type,
         "body": body,
+        "latencyMs": result.latency_ms,
         "durationMs": result.duration_ms,
         "billedDurationMs": result.billed_duration_ms,
+        "reportStatus": result.report_status,
+        "reportErrorType": result.report_error_type,
         "postRuntimeMs": result.post_runtime_ms,
         "initDurationMs": result.init_duration_ms,
         "maxMemoryUsedMB": result.max_memory_used_mb,
     }
 
 
-def _serve(sb: Sandbox, host: str, port: int) -> None:
-    from zerolag.emulator.serve import start_invoke_server
+def _serve(pool: Pool, host: str, port: int, function_name: str) -> None:
+    from zerolag.emulator.serve import start_invoke_server, stop_invoke_server
 
-    server = start_invoke_server(sb, host, port)
+    server = start_invoke_server(pool, host, port, function_name=function_name)
     bound = server.server_address[1]
     click.echo(f"serving POST http://{host}:{bound}/2015-03-31/functions/function/invocations", err=True)
     stop = threading.Event()
@@ -74,8 +82,7 @@ def _serve(sb: Sandbox, host: str, port: int) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        server.shutdown()
-        server.server_close()
+        stop_invoke_server(server)
 
 
 @click.command("emulate")
@@ -92,9 +99,27 @@ def _serve(sb: Sandbox, host: str, port: int) -> None:
 @click.option("--invoke", "payloads", multiple=True, help="A JSON payload; repeat to invoke several times.")
 @click.option("--serve", "serve_port", type=int, default=None, help="Serve the RIE invoke endpoint on PORT.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address for --serve.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=None,
+    help="With --serve: keep up to N sandboxes (cold-starting new ones on demand); beyond N busy ones a "
+    "request gets 429 TooManyRequestsException. Default: one sandbox, requests wait their turn.",
+)
 @click.option("--no-freeze", is_flag=True, help="Do not freeze the sandbox between invocations.")
 @click.option(
-    "--runtime", default="python3.11", show_default=True, help="python3.11, or provided (bootstrap)."
+    "--runtime",
+    default=None,
+    help="python3.X (an installed interpreter of that version; default: this one's) or provided.al2023 "
+    "(a bootstrap in the code or a layer).",
+)
+@click.option(
+    "--ephemeral-storage",
+    "ephemeral_mb",
+    type=click.IntRange(512, 10240),
+    default=512,
+    show_default=True,
+    help="Size of /tmp in MB, as Lambda's EphemeralStorage.",
 )
 @click.option("--function-name", default="function", show_default=True)
 def emulate(
@@ -108,30 +133,57 @@ def emulate(
     payloads: tuple[str, ...],
     serve_port: int | None,
     host: str,
+    concurrency: int | None,
     no_freeze: bool,
-    runtime: str,
+    runtime: str | None,
+    ephemeral_mb: int,
     function_name: str,
 ) -> None:
     """Run a function in the local Lambda emulator."""
     env = _parse_env(env_pairs)
     parsed = [_parse_payload(p) for p in payloads] or [{}]
-    sandbox = Sandbox(
-        code=code,
-        handler=handler,
-        layers=list(layers),
-        env=env,
-        timeout=timeout,
-        memory_mb=memory,
-        freeze=not no_freeze,
-        function_name=function_name,
-        runtime=runtime,
-        on_log=_print_line,
-    )
+    if runtime:
+        try:
+            resolve_runtime(runtime)  # an unknown or missing runtime fails clearly, before anything starts
+        except RuntimeNotAvailable as exc:
+            raise click.BadParameter(str(exc), param_hint="--runtime") from exc
+    if concurrency is not None and serve_port is None:
+        raise click.BadParameter("only with --serve", param_hint="--concurrency")
+
+    def make() -> Sandbox:
+        # Every sandbox (the one of a plain run, each of --serve's pool) gets the same options.
+        return Sandbox(
+            code=code,
+            handler=handler,
+            layers=list(layers),
+            env=env,
+            timeout=timeout,
+            memory_mb=memory,
+            freeze=not no_freeze,
+            function_name=function_name,
+            runtime=runtime,
+            ephemeral_storage_mb=ephemeral_mb,
+            on_log=_print_line,
+        )
+
+    if serve_port is not None:
+        pool = Pool(make, concurrency)
+        try:
+            try:
+                pool.start()  # a refused zip or a runtime that cannot be had: a clear error, not a traceback
+            except (UnsafeZipError, RuntimeNotAvailable) as exc:
+                raise click.ClickException(str(exc)) from exc
+            _serve(pool, host, serve_port, function_name)
+        finally:
+            pool.close()
+        return
+    sandbox = make()
+    try:
+        sandbox.start()  # a refused zip or a runtime that cannot be had: a clear error, not a traceback
+    except (UnsafeZipError, RuntimeNotAvailable) as exc:
+        raise click.ClickException(str(exc)) from exc
     failed = False
     with sandbox as sb:
-        if serve_port is not None:
-            _serve(sb, host, serve_port)
-            return
         for payload in parsed:
             result = sb.invoke(payload)
             failed = failed or not result.ok

@@ -3,7 +3,7 @@ freeze, timeouts, resets and the real awslambdaric. See docs/emulator.md."""
 
 from __future__ import annotations
 
-from zerolag.emulator.result import InvokeResult, LogLine
+from zerolag.emulator.result import InvokeResponse, InvokeResult, LogLine, PendingInvoke
 from zerolag.emulator.sandbox import Sandbox
 
-__all__ = ["InvokeResult", "LogLine", "Sandbox"]
+__all__ = ["InvokeResponse", "InvokeResult", "LogLine", "PendingInvoke", "Sandbox"]

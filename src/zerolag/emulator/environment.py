@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from zerolag import lambda_wire as wire
+from zerolag.emulator.runtime_files import current_interpreter
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "012345678912"  # RIE's hard-coded account (contract section 5)
@@ -23,7 +24,8 @@ class FunctionConfig:
     timeout_s: float = 3.0
     env: dict[str, str] = field(default_factory=dict)
     account_id: str = DEFAULT_ACCOUNT
-    runtime: str = "python3.11"  # or "provided" (a bootstrap in /var/task or /opt)
+    # a name of the runtime table (runtimes.py): python3.X, provided, provided.al2, provided.al2023
+    runtime: str = field(default_factory=lambda: current_interpreter().runtime)
     init_timeout_s: float = wire.INIT_TIMEOUT_S
 
     @property

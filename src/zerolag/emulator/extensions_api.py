@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Protocol
 
@@ -24,6 +25,8 @@ class Generation(Protocol):
     def register_info(self) -> dict[str, str]: ...
 
     def on_register(self, name: str) -> None: ...
+
+    def on_subscribe(self, api: str, name: str, types: tuple[str, ...]) -> None: ...
 
 
 def handle_get(h: JsonHandler, gen: Generation, path: str) -> None:
@@ -65,4 +68,6 @@ def handle_put(h: JsonHandler, gen: Generation, path: str) -> None:
     with gen.core.cond:
         is_open = not gen.core.init_done
     status, reply = gen.hub.handle_subscribe(apis[path], ext.id, ext.name, body, is_open=is_open)
+    if status == 200:  # the body was validated: types is a list of known type names
+        gen.on_subscribe(apis[path], ext.name, tuple(json.loads(body)["types"]))
     h.reply(status, reply)

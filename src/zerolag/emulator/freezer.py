@@ -1,8 +1,10 @@
-"""Freezing the sandbox between invocations, as Lambda does (contract section 2, Freeze).
+"""The sandbox's cgroup: freezing between invocations, as Lambda does (contract section 2, Freeze), and
+ending every process of the sandbox at a reset (docs/emulator.md, "Isolation").
 
 Preferred: a freezer cgroup per sandbox (v1 ``/sys/fs/cgroup/freezer/zerolag-<id>``, or v2 ``cgroup.freeze``);
-every sandbox process joins it before it execs, so its children are frozen too. Fallback: SIGSTOP/SIGCONT to
-each sandbox process group. ``NoFreezer`` when freezing is turned off.
+every sandbox process joins it before it execs, so its children (even ones that called ``setsid()``) are in
+it too. With freezing turned off the cgroup is still made, only never frozen, so a reset still finds every
+process. Fallback: SIGSTOP/SIGCONT to each sandbox process group (``NoFreezer`` when turned off).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class Freezer(Protocol):
     def freeze(self) -> None: ...
     def thaw(self) -> None: ...
     def pids(self) -> list[int]: ...
+    def kill_all(self) -> None: ...
     def close(self) -> None: ...
 
 
@@ -43,10 +46,11 @@ def _read_pids(path: Path) -> list[int]:
 class CgroupFreezer:
     """A per-sandbox freezer cgroup (v1 ``freezer.state`` or v2 ``cgroup.freeze``)."""
 
-    def __init__(self, path: Path, v2: bool) -> None:
+    def __init__(self, path: Path, v2: bool, *, active: bool = True) -> None:
         self.path = path
         self.v2 = v2
-        self.kind = "cgroup-v2" if v2 else "cgroup-v1"
+        self.active = active  # False: membership only (freezing turned off), frozen only to kill
+        self.kind = ("cgroup-v2" if v2 else "cgroup-v1") if active else "none"
         path.mkdir()
         procs = "cgroup.procs" if v2 else "tasks"
         self._fd = os.open(path / procs, os.O_WRONLY | os.O_CLOEXEC)
@@ -79,13 +83,34 @@ class CgroupFreezer:
             self._set(frozen)
 
     def freeze(self) -> None:
-        self._apply(True)
+        if self.active:
+            self._apply(True)
 
     def thaw(self) -> None:
-        self._apply(False)
+        if self.active:
+            self._apply(False)
 
     def pids(self) -> list[int]:
         return _read_pids(self.path / ("cgroup.procs" if self.v2 else "tasks"))
+
+    def kill_all(self) -> None:
+        """SIGKILL every process of the cgroup and wait (bounded) until it is empty. ``cgroup.kill`` on v2;
+        on v1 the cgroup is frozen first, so nothing can fork while the list is read and signalled."""
+        deadline = time.monotonic() + STATE_TIMEOUT_S
+        kill_file = self.path / "cgroup.kill"
+        while self.pids() and time.monotonic() < deadline:
+            if self.v2 and kill_file.exists():
+                with contextlib.suppress(OSError):
+                    kill_file.write_text("1")
+            else:
+                with contextlib.suppress(OSError):
+                    self._apply(True)
+                for pid in self.pids():
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGKILL)
+                with contextlib.suppress(OSError):
+                    self._apply(False)  # a frozen process cannot even die
+            time.sleep(0.001)
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
@@ -148,6 +173,15 @@ class SignalFreezer:
     def pids(self) -> list[int]:
         return []
 
+    def kill_all(self) -> None:
+        """SIGKILL every tracked process group (a process that left its group is not found here), then forget
+        them: a reset ends the generation, and a group id must not outlive it (it could be reused)."""
+        for pgid in self._groups:
+            with contextlib.suppress(OSError):
+                os.killpg(pgid, signal.SIGCONT)
+                os.killpg(pgid, signal.SIGKILL)
+        self._groups.clear()
+
     def close(self) -> None:
         self.thaw()
         self._groups.clear()
@@ -176,10 +210,10 @@ def _v2_parent() -> Path | None:
 
 
 def create(sandbox_id: str, mode: bool | str) -> Freezer:
-    """The best freezer the OS offers (cgroup v1, v2, then signals); ``NoFreezer`` when disabled.
-    ``mode``: True/"auto", False/"off", "cgroup" (no signal fallback wanted), "signal" (force SIGSTOP)."""
-    if mode is False or mode == "off":
-        return NoFreezer()
+    """The best freezer the OS offers (cgroup v1, v2, then signals); an inactive cgroup (or ``NoFreezer``)
+    when disabled. ``mode``: True/"auto", False/"off", "cgroup" (no signal fallback wanted), "signal"
+    (force SIGSTOP)."""
+    active = not (mode is False or mode == "off")
     if mode == "signal":
         return SignalFreezer()
     name = f"zerolag-{sandbox_id}"
@@ -191,7 +225,7 @@ def create(sandbox_id: str, mode: bool | str) -> Freezer:
         candidates.append((parent / name, True))
     for path, v2 in candidates:
         try:
-            return CgroupFreezer(path, v2)
+            return CgroupFreezer(path, v2, active=active)
         except OSError as exc:
             log.debug("freezer cgroup %s unavailable: %s", path, exc)
-    return SignalFreezer()
+    return SignalFreezer() if active else NoFreezer()

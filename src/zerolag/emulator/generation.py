@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zerolag import lambda_wire as wire
-from zerolag.emulator import environment, processes, records
+from zerolag.emulator import environment, processes, records, runtimes
 from zerolag.emulator.core import Core
 from zerolag.emulator.environment import FunctionConfig
 from zerolag.emulator.freezer import Freezer
@@ -45,6 +45,16 @@ class InitOutcome:
     error_type: str | None
     body: bytes
     duration_ms: float
+    platform_body: bool = False  # the body is the platform's message (not what the runtime posted)
+
+
+def kill_sandbox(ctx: Context) -> None:
+    """End every process of the sandbox, however it was started (a child that called ``setsid()`` too):
+    the cgroup when there is one, else every process of the PID namespace but its init."""
+    ctx.freezer.kill_all()
+    pidns = ctx.layout.pidns_path()
+    if pidns is not None and not ctx.freezer.pids():
+        processes.kill_pid_namespace(pidns)
 
 
 def _error_json(error_type: str, message: str) -> bytes:
@@ -98,6 +108,12 @@ class Generation:
     def on_register(self, name: str) -> None:
         """Registrations are tracked by the core."""
 
+    def on_subscribe(self, api: str, name: str, types: tuple[str, ...]) -> None:
+        """An accepted Telemetry/Logs subscription: the ``TELEMETRY``/``LOGS`` line CloudWatch shows."""
+        self.ctx.sink(
+            "platform", "platform", records.subscription_line(api, name, tuple(dict.fromkeys(types)))
+        )
+
     # --- processes -------------------------------------------------------------------------------------
     def external_paths(self) -> list[Path]:
         ext_dir = self.ctx.layout.opt / "extensions"
@@ -120,6 +136,8 @@ class Generation:
             cwd=cwd,
             join_fd=self.ctx.freezer.join_fd(),
             ns_path=self.ctx.layout.ns_path(),
+            pidns_path=self.ctx.layout.pidns_path(),
+            user=self.ctx.layout.user(),
             on_line=on_line,
             on_exit=lambda code: self.core.process_exited(kind, name, code),
         )
@@ -137,7 +155,7 @@ class Generation:
 
     def _runtime_argv(self) -> list[str]:
         lay = self.ctx.layout
-        if self.ctx.cfg.runtime != "provided":
+        if runtimes.parse(self.ctx.cfg.runtime).managed:
             return [f"{lay.seen('runtime')}/bootstrap"]
         for base in ("task", "opt"):
             if (getattr(lay, base) / "bootstrap").is_file():
@@ -205,10 +223,13 @@ class Generation:
     def _finish_init(self, t0: float, outcome: tuple[str, str] | None) -> InitOutcome:
         duration = records.ms(t0, time.monotonic())
         for ext in self.core.registry.all():
-            record: dict[str, object] = {"name": ext.name, "state": "Ready", "events": sorted(ext.events)}
+            record: dict[str, object] = {"name": ext.name, "state": "Ready", "events": list(ext.events)}
             if ext.error_type:
                 record["errorType"] = ext.error_type
             self.hub.emit("platform.extension", record)
+            self.ctx.sink(
+                "platform", "platform", records.extension_line(ext.name, ext.events, ext.error_type)
+            )
         status, error_type = outcome or ("success", None)
         if error_type:
             self.ctx.sink(
@@ -221,7 +242,9 @@ class Generation:
             "platform.initReport",
             records.init_status(self.phase, status, error_type, {"metrics": {"durationMs": duration}}),
         )
-        return InitOutcome(status, error_type, self._init_error_body(error_type), duration)
+        runtime_body = self.core.init_error is not None and bool(self.core.init_error.body)
+        body = self._init_error_body(error_type)
+        return InitOutcome(status, error_type, body, duration, platform_body=bool(body) and not runtime_body)
 
     def _init_error_body(self, error_type: str | None) -> bytes:
         core = self.core

@@ -1,6 +1,7 @@
-"""Sandbox processes: spawned in their own session, inside the sandbox's mount namespace and freezer cgroup
-(joined in the child before exec, so nothing escapes), with stdout+stderr read line by line and the exit
-reported to a callback."""
+"""Sandbox processes: spawned in their own session, inside the sandbox's PID and mount namespaces and its
+cgroup (joined in the child before exec, so nothing escapes), as the sandbox user with no way back to
+privileges (``PR_SET_NO_NEW_PRIVS``), with stdout+stderr read line by line and the exit reported to a
+callback. See docs/emulator.md, "Isolation"."""
 
 from __future__ import annotations
 
@@ -16,23 +17,28 @@ import sys
 import termios
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWPID = 0x20000000
+PR_SET_NO_NEW_PRIVS = 38
 LINGER_S = 0.5  # how long output may trail a process's exit
 PREEXEC_TRIES = 20
 SPAWN_TRIES = 3
 TRANSIENT_ERRNOS = frozenset({errno.EINTR, errno.EAGAIN, errno.EBUSY, errno.ENOMEM})
 
 
-def _preexec(join_fd: int | None, ns_fd: int | None, cwd: str) -> Callable[[], None]:
-    libc = ctypes.CDLL(None, use_errno=True) if ns_fd is not None else None
+_LIBC = ctypes.CDLL(None, use_errno=True)
 
+
+def _preexec(
+    join_fd: int | None, ns_fd: int | None, cwd: str, user: tuple[int, int] | None
+) -> Callable[[], None]:
     def setns() -> None:
-        if libc is not None and ns_fd is not None and libc.setns(ns_fd, CLONE_NEWNS) != 0:
+        if ns_fd is not None and _LIBC.setns(ns_fd, CLONE_NEWNS) != 0:
             raise OSError(ctypes.get_errno(), "setns failed")
 
     def run() -> None:  # in the child, after fork, before exec: no locks, no allocation-heavy work
@@ -41,8 +47,43 @@ def _preexec(join_fd: int | None, ns_fd: int | None, cwd: str) -> Callable[[], N
             _retry(lambda: os.write(join_fd, pid))
         _retry(setns)
         os.chdir(cwd)
+        if user is not None:  # last: joining the cgroup and the namespace need root
+            if _LIBC.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+                raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
+            uid, gid = user
+            os.setgroups([])
+            os.setresgid(gid, gid, gid)
+            os.setresuid(uid, uid, uid)
 
     return run
+
+
+_PIDNS_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _children_in(pidns_path: str | None) -> Iterator[None]:
+    """While inside, processes this thread starts are born in ``pidns_path``'s PID namespace.
+
+    ``setns(CLONE_NEWPID)`` changes only the calling thread's namespace for children (the thread itself and
+    the rest of the process stay put), and is undone on the way out."""
+    if pidns_path is None:
+        yield
+        return
+    with _PIDNS_LOCK:
+        own = os.open("/proc/thread-self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+        target = os.open(pidns_path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            if _LIBC.setns(target, CLONE_NEWPID) != 0:
+                raise OSError(ctypes.get_errno(), "setns(CLONE_NEWPID) failed")
+            try:
+                yield
+            finally:
+                if _LIBC.setns(own, CLONE_NEWPID) != 0:
+                    raise OSError(ctypes.get_errno(), "could not return to the emulator's PID namespace")
+        finally:
+            os.close(own)
+            os.close(target)
 
 
 def _retry(step: Callable[[], object]) -> None:
@@ -135,7 +176,13 @@ class SandboxProcess:
 
 
 def _popen(
-    argv: list[str], env: dict[str, str], join_fd: int | None, ns_fd: int | None, cwd: str
+    argv: list[str],
+    env: dict[str, str],
+    *,
+    join_fd: int | None,
+    ns_fd: int | None,
+    cwd: str,
+    user: tuple[int, int] | None,
 ) -> subprocess.Popen[bytes]:
     """Popen with the pre-exec steps; a child whose pre-exec step failed never ran anything, so it is started
     again (bounded) rather than failing the sandbox on a transient kernel answer seen under load."""
@@ -149,7 +196,7 @@ def _popen(
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 pass_fds=tuple(fd for fd in (join_fd, ns_fd) if fd is not None),
-                preexec_fn=_preexec(join_fd, ns_fd, cwd),  # noqa: PLW1509 - setns/cgroup join precede exec
+                preexec_fn=_preexec(join_fd, ns_fd, cwd, user),  # noqa: PLW1509 - setns/cgroup join precede exec
             )
         except subprocess.SubprocessError:
             if attempt == SPAWN_TRIES - 1:
@@ -168,11 +215,14 @@ def spawn(
     ns_path: str | None,
     on_line: Callable[[str], None],
     on_exit: Callable[[int], None],
+    pidns_path: str | None = None,
+    user: tuple[int, int] | None = None,
 ) -> SandboxProcess:
     """Start ``argv`` in the sandbox; lines go to ``on_line``, the exit code (-signal) to ``on_exit``."""
     ns_fd = os.open(ns_path, os.O_RDONLY | os.O_CLOEXEC) if ns_path else None
     try:
-        popen = _popen(argv, env, join_fd, ns_fd, cwd)
+        with _children_in(pidns_path):
+            popen = _popen(argv, env, join_fd=join_fd, ns_fd=ns_fd, cwd=cwd, user=user)
     finally:
         if ns_fd is not None:
             os.close(ns_fd)
@@ -193,3 +243,35 @@ def _pump(popen: subprocess.Popen[bytes], reader: LineReader, on_exit: Callable[
     reader.done.wait()  # EOF comes once every holder of the pipe is gone (killed at reset at the latest)
     assert popen.stdout is not None
     popen.stdout.close()
+
+
+def kill_pid_namespace(pidns_path: str) -> int:
+    """SIGKILL every process of the PID namespace at ``pidns_path`` but its init (the reset when there is
+    no cgroup to kill); returns how many were signalled."""
+    try:
+        target = os.stat(pidns_path)
+    except OSError:
+        return 0
+    killed = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            st = os.stat(f"/proc/{entry.name}/ns/pid")
+            nspid = _status_field(entry.name, "NSpid")
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) != (target.st_dev, target.st_ino) or nspid.split()[-1:] == ["1"]:
+            continue
+        with contextlib.suppress(OSError):
+            os.kill(int(entry.name), signal.SIGKILL)
+            killed += 1
+    return killed
+
+
+def _status_field(pid: str, key: str) -> str:
+    with open(f"/proc/{pid}/status", encoding="utf-8") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return line.partition(":")[2].strip()
+    return ""

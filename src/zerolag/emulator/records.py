@@ -155,17 +155,17 @@ def report(
     return record
 
 
-def report_line(request_id: str, m: ReportMetrics, status: str | None) -> str:
-    """The CloudWatch REPORT line."""
-    parts = [
-        f"REPORT RequestId: {request_id}",
-        f"Duration: {m.duration_ms:.2f} ms",
-        f"Billed Duration: {m.billed_ms} ms",
-        f"Memory Size: {m.memory_mb} MB",
-        f"Max Memory Used: {m.max_used_mb} MB",
-    ]
-    if m.init_ms is not None:
-        parts.append(f"Init Duration: {m.init_ms:.2f} ms")
-    if status and status != "success":
-        parts.append(f"Status: {status}")
-    return "\t".join(parts)
+def extension_line(name: str, events: tuple[str, ...], error_type: str | None = None) -> str:
+    """The CloudWatch line for an extension at the end of Init, as rapid prints it:
+    ``EXTENSION\tName: x\tState: Ready\tEvents: [INVOKE,SHUTDOWN]`` (events in the order the extension
+    registered them), plus ``\tError Type: T`` when it reported an error."""
+    line = f"EXTENSION\tName: {name}\tState: Ready\tEvents: [{','.join(events)}]"
+    return f"{line}\tError Type: {error_type}" if error_type else line
+
+
+def subscription_line(api: str, name: str, types: tuple[str, ...]) -> str:
+    """The CloudWatch line for an accepted subscription: ``TELEMETRY\tName: x\tState: Subscribed\tTypes:
+    [Platform, Function]`` (``LOGS`` for the Logs API)."""
+    label = "LOGS" if api == "logs" else "TELEMETRY"
+    shown = ", ".join(t.capitalize() for t in types)
+    return f"{label}\tName: {name}\tState: Subscribed\tTypes: [{shown}]"

@@ -22,7 +22,7 @@ class Extension:
 
     id: str
     name: str
-    events: frozenset[str]
+    events: tuple[str, ...]  # in the order the register request listed them (the EXTENSION line shows it)
     internal: bool
     queue: deque[dict[str, object]] = field(default_factory=deque)
     waiting: bool = False  # blocked in /event/next
@@ -35,7 +35,7 @@ class Extension:
     shutdown_sent: bool = False
 
 
-def parse_events(body: bytes) -> frozenset[str]:
+def parse_events(body: bytes) -> tuple[str, ...]:
     """The ``events`` of a register body, or 403 InvalidRequestFormat / InvalidEventType."""
     try:
         doc = json.loads(body or b"{}")
@@ -49,7 +49,7 @@ def parse_events(body: bytes) -> frozenset[str]:
     bad = [e for e in events if e not in VALID_EVENTS]
     if bad:
         raise ApiError(403, wire.ERR_EXT_INVALID_EVENT_TYPE, f"Invalid event type: {bad[0]}")
-    return frozenset(events)
+    return tuple(dict.fromkeys(events))
 
 
 def accepts_account_id(header: str | None) -> bool:

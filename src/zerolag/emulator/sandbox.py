@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
-import signal
+import queue
 import threading
+import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterable, Mapping
@@ -15,14 +17,15 @@ from types import TracebackType
 from typing import Any
 
 from zerolag import lambda_wire as wire
-from zerolag.emulator import freezer, invocation, layout, records, runtime_files, shutdown
+from zerolag.emulator import freezer, invocation, layout, logs, records, runtime_files, runtimes, shutdown
 from zerolag.emulator.api_server import ApiServer, start_api_server
 from zerolag.emulator.environment import FunctionConfig
-from zerolag.emulator.generation import Context, Generation, InitOutcome
-from zerolag.emulator.result import InvokeResult, LogLine
+from zerolag.emulator.generation import Context, Generation, InitOutcome, kill_sandbox
+from zerolag.emulator.result import InvokeResponse, InvokeResult, LogLine, PendingInvoke
 from zerolag.emulator.seams import make_guard
 
 LogCallback = Callable[[LogLine], None]
+TAIL_BYTES = 4096  # LogType=Tail: the last 4 KB of the invocation's log
 
 
 class Sandbox:
@@ -32,7 +35,10 @@ class Sandbox:
     (phase ``init``); after a reset the next invoke re-inits (phase ``invoke``). ``on_log`` gets every line
     as it happens, including the platform's START/END/REPORT lines (source ``platform``).
     ``freeze``: True (cgroup freezer, else SIGSTOP), ``"signal"`` (SIGSTOP/SIGCONT) or False.
-    ``namespace``: None (private mount namespace when possible), True or False (the fallback layout).
+    ``namespace``: None (private namespaces when possible), True or False (the fallback layout).
+    ``runtime``: ``python3.X`` (an installed CPython of that version; default: the emulator's own) or
+    ``provided``/``provided.al2``/``provided.al2023``. ``ephemeral_storage_mb``: the size of ``/tmp``.
+    Isolation, zip extraction and runtimes: docs/emulator.md.
     """
 
     def __init__(
@@ -46,31 +52,41 @@ class Sandbox:
         memory_mb: int = 128,
         freeze: bool | str = True,
         function_name: str = "function",
-        runtime: str = "python3.11",
+        runtime: str | None = None,
         namespace: bool | None = None,
         runtime_dir: str | os.PathLike[str] | None = None,
         on_log: LogCallback | None = None,
         init_timeout: float = wire.INIT_TIMEOUT_S,
+        ephemeral_storage_mb: int = layout.DEFAULT_EPHEMERAL_MB,
     ) -> None:
+        if ephemeral_storage_mb < 1:
+            raise ValueError(f"ephemeral_storage_mb must be positive, got {ephemeral_storage_mb}")
         self.cfg = FunctionConfig(
             handler=handler,
             function_name=function_name,
             memory_mb=memory_mb,
             timeout_s=timeout,
             env=dict(env or {}),
-            runtime=runtime,
+            runtime=runtime or runtimes.default_runtime(),
             init_timeout_s=init_timeout,
         )
+        runtimes.parse(self.cfg.runtime)  # an unknown name fails here, clearly
         self._code = Path(code)
         self._layers = [Path(p) for p in layers]
         self._freeze = freeze
         self._namespace = namespace
-        self._runtime_dir = Path(runtime_dir) if runtime_dir else runtime_files.default_runtime_dir()
+        self._runtime_dir = Path(runtime_dir) if runtime_dir else None
         self._on_log = on_log
+        self._ephemeral_mb = ephemeral_storage_mb
         self.id = uuid.uuid4().hex[:12]
         self.logs: list[LogLine] = []
         self._past_events: list[dict[str, object]] = []
-        self._lock = threading.RLock()
+        self.shutdowns: list[shutdown.ShutdownReport] = []  # one per ended generation (reset or spindown)
+        # Held from the moment an invocation takes the sandbox until its post-runtime phase ended (possibly
+        # released by the finisher thread, hence a Lock, not an RLock), and by start/shutdown.
+        self._lock = threading.Lock()
+        self._finisher: _Finisher | None = None
+        self._tail: _Tail | None = None
         self._ctx: Context | None = None
         self._server: ApiServer | None = None
         self._gen: Generation | None = None
@@ -94,7 +110,15 @@ class Sandbox:
         with self._lock:
             if self._ctx is not None:
                 return
-            lay = layout.build(self._code, self._layers, self._runtime_dir, namespace=self._namespace)
+            _, interpreter, runtime_dir = runtimes.resolve(self.cfg.runtime, self._runtime_dir)
+            lay = layout.build(
+                self._code,
+                self._layers,
+                runtime_dir or self._runtime_dir or runtime_files.default_runtime_dir(),
+                namespace=self._namespace,
+                ephemeral_mb=self._ephemeral_mb,
+                interpreter=interpreter,
+            )
             with contextlib.ExitStack() as undo:
                 undo.callback(lay.close)
                 frz = freezer.create(self.id, self._freeze)
@@ -112,7 +136,7 @@ class Sandbox:
             try:
                 self._init("init")
             except BaseException:
-                self.shutdown()
+                self._shutdown_locked()
                 raise
 
     # --- public API ------------------------------------------------------------------------------------
@@ -151,43 +175,105 @@ class Sandbox:
         client_context: Mapping[str, Any] | None = None,
         cognito_identity: Mapping[str, str] | None = None,
     ) -> InvokeResult:
-        """Invoke once (bytes go as they are, anything else as JSON) and wait for the invocation's end."""
-        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        req = invocation.Request(
-            body,
-            trace_id,
-            json.dumps(client_context) if client_context else None,
-            json.dumps(cognito_identity) if cognito_identity else None,
-        )
+        """Invoke once (bytes go as they are, anything else as JSON) and wait for the invocation's end,
+        post-runtime phase included (``latency_ms`` says when the caller had its response)."""
+        req = _request(payload, trace_id, client_context, cognito_identity)
+        return self._submit(req, inline=True).result()
+
+    def submit(
+        self,
+        payload: Any = None,
+        trace_id: str | None = None,
+        *,
+        client_context: Mapping[str, Any] | None = None,
+        cognito_identity: Mapping[str, str] | None = None,
+        request_id: str | None = None,
+    ) -> PendingInvoke:
+        """Invoke and return as soon as the caller's response is known, as Lambda answers its caller.
+
+        Waits while a previous invocation (its post-runtime phase included) is running. The returned
+        handle has the ``response``; its ``result()`` waits for the end of the invocation, which goes on
+        in the background, billed: the extensions' post-runtime work, END and REPORT, the freeze.
+        ``request_id``: the invocation's id (an async event keeps the id its caller got); else a new one.
+        """
+        req = _request(payload, trace_id, client_context, cognito_identity)
+        if request_id is not None:
+            req = dataclasses.replace(req, request_id=request_id)
+        return self._submit(req, inline=False)
+
+    def shutdown(self) -> None:
+        """SHUTDOWN(spindown) to the extensions, then every process ends. Idempotent."""
         with self._lock:
+            self._shutdown_locked()
+        finisher, self._finisher = self._finisher, None
+        if finisher is not None:
+            finisher.stop()
+
+    def _shutdown_locked(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._gen is not None and self._ctx is not None:
+            self._reset("spindown")
+        self._teardown()
+
+    def _submit(self, req: invocation.Request, *, inline: bool) -> PendingInvoke:
+        self._lock.acquire()
+        accepted = time.monotonic()
+        try:
             if self._closed or self._ctx is None:
                 raise RuntimeError("the sandbox is not running")
             ctx = self._ctx
+            self._tail = _Tail()
             if self._gen is None:
                 outcome = self._init("invoke")
                 if outcome.status != "success":
-                    return self._init_failed_result(outcome)
+                    result = self._init_failed_result(outcome, accepted, req.request_id)
+                    pending = PendingInvoke(_response_of(result))
+                    self._end(pending, result)
+                    return pending
             gen = self._gen
             assert gen is not None
             ctx.freezer.thaw()
             gen.hub.resume()
             init_ms, self._pending_init_ms = self._pending_init_ms, None
-            result, reset = invocation.run(gen, req, init_ms)
-            if reset is not None:
-                self._reset(reset)
-            else:
-                self._pause()
-            return result
+            inv = invocation.begin(gen, req)
+            response = invocation.respond(gen, inv, accepted)
+        except BaseException:
+            self._tail = None
+            self._lock.release()
+            raise
+        pending = PendingInvoke(response)
 
-    def shutdown(self) -> None:
-        """SHUTDOWN(spindown) to the extensions, then every process ends. Idempotent."""
-        with self._lock:
-            if self._closed:
+        def complete() -> None:
+            try:
+                result, reset = invocation.finish(gen, inv, response, init_ms)
+                if reset is not None:
+                    self._reset(reset)
+                else:
+                    self._pause()
+            except BaseException as exc:  # handed to whoever waits on the result
+                self._tail = None
+                self._lock.release()
+                pending._finish(None, exc)
                 return
-            self._closed = True
-            if self._gen is not None and self._ctx is not None:
-                self._reset("spindown")
-            self._teardown()
+            self._end(pending, result)
+
+        if inline:
+            complete()
+        else:
+            if self._finisher is None:
+                self._finisher = _Finisher()
+            self._finisher.run(complete)
+        return pending
+
+    def _end(self, pending: PendingInvoke, result: InvokeResult) -> None:
+        """Release the sandbox, then hand the result (with its log tail) to whoever waits for it."""
+        tail, self._tail = self._tail, None
+        if tail is not None:
+            result = dataclasses.replace(result, log_tail=tail.data())
+        self._lock.release()
+        pending._finish(result)
 
     # --- internals -------------------------------------------------------------------------------------
     def _sink(self, source: str, name: str, text: str) -> None:
@@ -195,6 +281,9 @@ class Sandbox:
         line = LogLine(source, name, rid, text)
         if source != "platform":
             self.logs.append(line)
+        tail = self._tail
+        if tail is not None:
+            tail.add(text)
         if self._on_log is not None:
             self._on_log(line)
 
@@ -226,36 +315,48 @@ class Sandbox:
             return
         ctx.freezer.thaw()
         gen.hub.resume()
-        shutdown.shutdown(gen, reason)
-        for pid in ctx.freezer.pids():
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
+        self.shutdowns.append(shutdown.shutdown(gen, reason))
+        kill_sandbox(ctx)
         self._past_events.extend(gen.hub.events)
         self._gen = None
         self._pending_init_ms = None
 
-    def _init_failed_result(self, outcome: InitOutcome) -> InvokeResult:
-        request_id = str(uuid.uuid4())
+    def _init_failed_result(
+        self, outcome: InitOutcome, accepted: float, request_id: str | None = None
+    ) -> InvokeResult:
+        """The result of an invoke whose (suppressed) init failed: Lambda reports it as the invocation's
+        error, with the same ``RequestId: <id> Error: ...`` message the invoke-phase failures carry."""
+        request_id = request_id or str(uuid.uuid4())
+        body = _with_request_id(outcome.body, request_id) if outcome.platform_body else outcome.body
+        billed = records.billed_ms(outcome.duration_ms)
         metrics = records.ReportMetrics(
-            outcome.duration_ms,
-            records.billed_ms(outcome.duration_ms),
-            self.cfg.memory_mb,
-            0,
-            outcome.duration_ms,
+            outcome.duration_ms, billed, self.cfg.memory_mb, 0, outcome.duration_ms
+        )
+        record = records.report(
+            records.Clock.create(),
+            request_id,
+            status=outcome.status,
+            error_type=outcome.error_type,
+            m=metrics,
+            overhead=(0.0, 0.0),
+            trace_id=None,
         )
         for text in (f"START RequestId: {request_id} Version: $LATEST", f"END RequestId: {request_id}"):
             self._sink("platform", "platform", text)
-        self._sink("platform", "platform", records.report_line(request_id, metrics, outcome.status))
+        self._sink("platform", "platform", logs.report_line(record))
         return InvokeResult(
             status=outcome.status,
-            body=outcome.body,
+            body=body,
             error_type=outcome.error_type,
             request_id=request_id,
             duration_ms=outcome.duration_ms,
-            billed_duration_ms=records.billed_ms(outcome.duration_ms),
+            billed_duration_ms=billed,
             post_runtime_ms=0.0,
             init_duration_ms=outcome.duration_ms,
             max_memory_used_mb=0,
+            latency_ms=records.ms(accepted, time.monotonic()),
+            report_status=outcome.status,
+            report_error_type=outcome.error_type,
         )
 
     @staticmethod
@@ -266,9 +367,7 @@ class Sandbox:
         if isinstance(gen, Generation):
             for proc in gen.procs:
                 proc.kill()
-        for pid in ctx.freezer.pids():
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
+        kill_sandbox(ctx)
         server.shutdown()
         server.server_close()
         ctx.freezer.close()
@@ -289,3 +388,81 @@ class Sandbox:
             ctx.freezer.close()
             ctx.guard.close()
             ctx.layout.close()
+
+
+def _request(
+    payload: Any,
+    trace_id: str | None,
+    client_context: Mapping[str, Any] | None,
+    cognito_identity: Mapping[str, str] | None,
+) -> invocation.Request:
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return invocation.Request(
+        body,
+        trace_id,
+        json.dumps(client_context) if client_context else None,
+        json.dumps(cognito_identity) if cognito_identity else None,
+    )
+
+
+def _response_of(result: InvokeResult) -> InvokeResponse:
+    return InvokeResponse(
+        result.status,
+        result.body,
+        result.error_type,
+        result.request_id,
+        result.latency_ms,
+        result.content_type,
+    )
+
+
+def _with_request_id(body: bytes, request_id: str) -> bytes:
+    """Prefix the error message with ``RequestId: <id>`` (an init failure, as the invoke sees it)."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return body
+    if not isinstance(doc, dict) or not isinstance(doc.get("errorMessage"), str):
+        return body
+    if not doc["errorMessage"].startswith("RequestId: "):
+        doc["errorMessage"] = f"RequestId: {request_id} {doc['errorMessage']}"
+    return json.dumps(doc).encode()
+
+
+class _Tail:
+    """The last ``TAIL_BYTES`` of one invocation's log lines (``LogType=Tail``)."""
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+
+    def add(self, text: str) -> None:
+        self._buf += text.encode("utf-8", errors="replace") + b"\n"
+        if len(self._buf) > 2 * TAIL_BYTES:  # trim now and then, so the buffer stays bounded
+            del self._buf[: len(self._buf) - TAIL_BYTES]
+
+    def data(self) -> bytes:
+        return bytes(self._buf[-TAIL_BYTES:])
+
+
+class _Finisher:
+    """One daemon thread per sandbox that runs post-runtime phases, so ``submit`` returns at once."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name="sandbox-finisher", daemon=True)
+        self._thread.start()
+
+    def run(self, job: Callable[[], None]) -> None:
+        self._jobs.put(job)
+
+    def stop(self) -> None:
+        self._jobs.put(None)
+        if self._thread is not threading.current_thread():
+            self._thread.join(5)
+
+    def _loop(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            job()

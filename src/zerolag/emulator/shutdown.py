@@ -9,6 +9,7 @@ import contextlib
 import signal
 import subprocess
 import time
+from dataclasses import dataclass
 
 from zerolag import lambda_wire as wire
 from zerolag.emulator.generation import Generation
@@ -29,7 +30,24 @@ def runtime_share_ms(gen: Generation) -> int:
     return 500 if any(e.internal for e in gen.core.registry.all()) else wire.RUNTIME_SHUTDOWN_SHARE_MS
 
 
-def shutdown(gen: Generation, reason: str) -> None:
+@dataclass(frozen=True)
+class ShutdownReport:
+    """How a shutdown went: its reason, how long it took, and the extensions killed at the deadline because
+    they had not exited after SHUTDOWN (each also gets a platform log line)."""
+
+    reason: str
+    duration_ms: float
+    killed_extensions: tuple[str, ...]
+
+
+def killed_line(name: str, budget_ms: int) -> str:
+    """The platform line for an extension still running at the shutdown deadline."""
+    return (
+        f"SHUTDOWN\tExtension: {name}\tState: Killed\tReason: did not exit within the {budget_ms} ms deadline"
+    )
+
+
+def shutdown(gen: Generation, reason: str) -> ShutdownReport:
     """Run the shutdown sequence; every process of the generation is gone when this returns."""
     core = gen.core
     start = time.monotonic()
@@ -61,6 +79,12 @@ def shutdown(gen: Generation, reason: str) -> None:
         if proc.name not in subscribed:  # unsubscribed or never registered: no SHUTDOWN, SIGKILL now
             proc.kill()
     core.wait_until(lambda: all(p.name in core.exited_extensions for p in ext_procs), deadline)
+    with core.cond:
+        late = tuple(
+            p.name for p in ext_procs if p.name in subscribed and p.name not in core.exited_extensions
+        )
+    for name in late:
+        gen.ctx.sink("platform", "platform", killed_line(name, budget_ms(gen)))
     for proc in gen.procs:
         proc.kill()
     for proc in gen.procs:
@@ -68,3 +92,4 @@ def shutdown(gen: Generation, reason: str) -> None:
             proc.popen.wait(5)  # a process that survives SIGKILL for 5 s is left to the OS
     core.close()
     gen.hub.close()
+    return ShutdownReport(reason, round((time.monotonic() - start) * 1000.0, 3), late)

@@ -71,7 +71,9 @@ class Deliverer:
         self._retry_at = 0.0
         self._in_flight = False
         self._paused = False
-        self._forcing = 0
+        self._added = 0  # events ever buffered
+        self._taken = 0  # events ever taken out of the buffer into a batch
+        self._force_until = 0  # a flush forces batches out until this many events were taken
         self._closed = False
         self._thread = threading.Thread(target=self._run, name=f"telemetry-{sub.api}", daemon=True)
         self._thread.start()
@@ -79,7 +81,8 @@ class Deliverer:
     def offer(self, event: TelemetryEvent, size: int) -> None:
         """Buffer one event (dropped and counted when the buffer is full)."""
         with self._cond:
-            self.buffer.add(event, size, self._clock())
+            if self.buffer.add(event, size, self._clock()):
+                self._added += 1
             self._cond.notify_all()
 
     def pause(self) -> None:
@@ -95,14 +98,20 @@ class Deliverer:
             self._cond.notify_all()
 
     def flush(self, deadline: float) -> bool:
-        """Deliver everything buffered, ignoring timeoutMs, until empty or ``deadline`` (clock time)."""
+        """Deliver what is buffered now, ignoring timeoutMs, until delivered or ``deadline`` (clock time).
+
+        Only the events buffered when the flush starts are forced out, in batches of the subscription's
+        maxItems/maxBytes; events that arrive meanwhile follow the subscription's buffering as always (an
+        extension that logs what it receives would otherwise get one POST per event).
+        """
         with self._cond:
-            self._forcing += 1
+            target = self._added
+            self._force_until = max(self._force_until, target)
             self._cond.notify_all()
-            try:
-                return self._cond.wait_for(self._idle, max(0.0, deadline - self._clock()))
-            finally:
-                self._forcing -= 1
+            return self._cond.wait_for(
+                lambda: self._taken >= target and not self._batch and not self._in_flight,
+                max(0.0, deadline - self._clock()),
+            )
 
     def close(self, timeout: float = 1.0) -> None:
         """Stop the thread; what is still buffered is not delivered."""
@@ -110,9 +119,6 @@ class Deliverer:
             self._closed = True
             self._cond.notify_all()
         self._thread.join(timeout)
-
-    def _idle(self) -> bool:
-        return not self._batch and not self._in_flight and not len(self.buffer)
 
     def _run(self) -> None:
         while True:
@@ -145,7 +151,7 @@ class Deliverer:
         now = self._clock()
         if self._batch:
             return None if now >= self._retry_at else self._retry_at - now
-        if self.buffer.ready(now, force=self._forcing > 0) or self._has_drop_report():
+        if self.buffer.ready(now, force=self._taken < self._force_until) or self._has_drop_report():
             return None
         due = self.buffer.due_at()
         return 0 if due is None else max(due - now, 0.001)
@@ -155,6 +161,7 @@ class Deliverer:
 
     def _take_with_drop_report(self) -> list[Entry]:
         batch = self.buffer.take()
+        self._taken += len(batch)
         records, size = self.buffer.take_dropped()
         if records and "platform" in self.sub.types:
             event = self._on_dropped(records, size)

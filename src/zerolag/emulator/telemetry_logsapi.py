@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from zerolag.lambda_wire import TelemetryEvent
+from zerolag.lambda_wire import ERR_RUNTIME_EXIT, ERR_RUNTIME_OOM, TelemetryEvent
 
 LOGS_SCHEMA_RUNTIME_DONE: Final = "2021-03-18"
 REPORT_METRICS: Final = (
@@ -55,9 +55,11 @@ def _report(time: str, record: dict[str, Any]) -> list[TelemetryEvent]:
 
 
 def fault_text(record: dict[str, Any]) -> str | None:
-    """The platform.fault string for an invocation that ended in failure or timeout, else None."""
+    """The platform.fault string for an invocation that ended in failure, timeout or a runtime crash, else
+    None."""
     status = record.get("status")
-    if status not in ("failure", "timeout"):
+    crashed = record.get("errorType") in (ERR_RUNTIME_EXIT, ERR_RUNTIME_OOM)  # reported with status error
+    if status not in ("failure", "timeout") and not crashed:
         return None
     error = record.get("errorType") or ("Sandbox.Timedout" if status == "timeout" else "Runtime.Unknown")
     return f"RequestId: {record.get('requestId')} Error: {error}"

@@ -13,6 +13,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from zerolag.emulator import deployment_zip
 from zerolag.layer.build import AGENT_LIB, EXTENSION_LIB, LAUNCHER, WRAPPER
 from zerolag.layer.report import Check, Report
 from zerolag.layer.verify_run import run_checks
@@ -49,7 +50,10 @@ def check_structure(zip_path: Path) -> list[Check]:
     with archive:
         infos = {info.filename: info for info in archive.infolist()}
         launcher = archive.read(LAUNCHER.as_posix()) if LAUNCHER.as_posix() in infos else b""
+        unsafe = deployment_zip.problems(archive, mount_point="/opt")
     checks = [Check("readable zip", True, f"{len(infos)} entries")]
+    # Entries that would write, chmod or point outside /opt fail the layer, each named with its reason.
+    checks.append(Check("entries stay inside /opt", not unsafe, "; ".join(str(p) for p in unsafe)))
     missing = [name for name in REQUIRED_FILES if name not in infos]
     checks.append(Check("documented layout", not missing, f"missing {', '.join(missing)}" if missing else ""))
     checks.append(_executable_check(infos, LAUNCHER.as_posix()))

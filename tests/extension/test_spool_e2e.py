@@ -5,6 +5,7 @@ from the content (before: init crashed on the directory, and the empty file coun
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from ext_sandbox import FUNCTIONS, OTEL_LAYER, extension_env, extension_lines, l
 from test_spool import junk_spool
 
 from zerolag.emulator import Sandbox
+from zerolag.emulator.layout import SANDBOX_GID, SANDBOX_UID
 
 pytestmark = pytest.mark.e2e
 
@@ -23,6 +25,15 @@ def backend() -> Iterator[Backend]:
     b = Backend()
     yield b
     b.close()
+
+
+def own_as_the_function(directory: Path) -> None:
+    """On Lambda everything in /tmp was written by the sandbox's user: give the planted junk to it (the test
+    runs as root, the extension as that user, which could not remove a root-owned partial file)."""
+    if os.geteuid() != 0:
+        return
+    for path in [directory, *directory.iterdir()]:
+        os.lchown(path, SANDBOX_UID, SANDBOX_GID)
 
 
 def test_a_spool_full_of_junk_is_skipped_counted_and_never_fatal(backend: Backend, tmp_path: Path) -> None:
@@ -38,6 +49,7 @@ def test_a_spool_full_of_junk_is_skipped_counted_and_never_fatal(backend: Backen
     ) as sb:
         assert sb.invoke({"name": "junk-0"}).status == "success"
         junk_spool(sb.layout.tmp / "zl-spool")
+        own_as_the_function(sb.layout.tmp / "zl-spool")
         assert sb.invoke({"name": "junk-timeout", "after_sleep": 5}).status == "timeout"
         results = [sb.invoke({"name": f"junk-{i}"}) for i in (1, 2)]
         assert not (sb.layout.tmp / "zl-spool" / "000000000005.traces.1.pb.tmp").exists()

@@ -21,6 +21,9 @@ class Chunk:
     items: int
     created: float  # monotonic seconds when it was received
     whole: bool = True  # exactly one request as received (False: a spool entry, or a piece of a split)
+    # Items in ``data`` that are not in ``items``: the extension's own metrics, never ``received``, so never
+    # ``sent`` or ``dropped`` either. ``items`` is what the counters use; never recount it from ``data``.
+    internal: int = 0
 
 
 @dataclass
@@ -38,6 +41,10 @@ class Batch:
     @property
     def items(self) -> int:
         return sum(c.items for c in self.chunks)
+
+    @property
+    def internal(self) -> int:
+        return sum(c.internal for c in self.chunks)
 
     def payload(self) -> bytes:
         return b"".join(c.data for c in self.chunks)

@@ -139,8 +139,10 @@ class EventLoop:
         data = protobuf.encode(
             "metrics", metrics_request(values, self._start_ns, time.time_ns(), self._resource)
         )
-        # 0 items: the extension's own metrics stay out of the received/sent counts of the function's data.
-        self.pipeline.add_internal(Chunk("metrics", data, 0, now))
+        # 0 items: the extension's own metrics stay out of the received/sent counts of the function's data;
+        # ``internal`` says how many data points the request holds, so a spooled or split batch that carries
+        # them never counts them as sent (one data point per counter).
+        self.pipeline.add_internal(Chunk("metrics", data, 0, now, internal=len(values)))
 
 
 def _peak_rss_kb() -> int:

@@ -472,9 +472,21 @@ def split_batch(batch: Batch, status: int) -> list[Batch] | None:
     for piece in pieces:
         prefix.append(prefix[-1] + len(piece))
     cut = min(range(1, len(pieces)), key=lambda i: abs(2 * prefix[i] - total))  # nearest to half the bytes
-    out = []
-    for group in (pieces[:cut], pieces[cut:]):
-        data = b"".join(group)
-        part = Chunk(batch.signal, data, wire.count_items(batch.signal, data), chunk.created, whole=False)
-        out.append(Batch(batch.signal, [part], split=True))
-    return out
+    # The parts' items are the chunk's counted items shared out, never recounted from the content: the
+    # content may hold the extension's own metrics (``Chunk.internal``), which were never received. Where
+    # in the data they sit is not known; the first part takes them first. The parts always sum exactly.
+    first, second = b"".join(pieces[:cut]), b"".join(pieces[cut:])
+    in_first = wire.count_items(batch.signal, first)
+    internal_1 = min(chunk.internal, in_first)
+    items_1 = min(chunk.items, in_first - internal_1)
+    items_2 = chunk.items - items_1
+    return [
+        Batch(
+            batch.signal, [Chunk(batch.signal, first, items_1, chunk.created, False, internal_1)], split=True
+        ),
+        Batch(
+            batch.signal,
+            [Chunk(batch.signal, second, items_2, chunk.created, False, chunk.internal - internal_1)],
+            split=True,
+        ),
+    ]

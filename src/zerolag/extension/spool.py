@@ -28,6 +28,8 @@ class Entry:
     items: int
     size: int
     named_items: int | None = None  # the count in the file's name, when ``items`` is an estimate of ours
+    recovered: bool = False  # left by a previous run (else written by this process: ``items`` is exact)
+    internal: int = 0  # from ``take``: items in the content beyond ``items`` (the extension's own metrics)
 
     @property
     def name(self) -> str:
@@ -115,9 +117,10 @@ class Spool:
     The directory is not trusted (it survives resets, and anything may have been left in it): recovery and
     ``take`` skip what is not a regular file (directories, symlinks, dangling or not) and count it as
     ``spool_skipped``; an empty file or one whose content is not a valid request of its signal is removed and
-    counted as ``spool_corrupt``. An entry's item count comes from its content (the name's is only an
-    estimate until then). Nothing here raises to the sender: only ``put`` raises ``OSError``, after removing
-    its partial temporary file.
+    counted as ``spool_corrupt``. A recovered entry's item count comes from its content (the name's is only
+    an estimate until then); an entry this process wrote keeps the count it was written with (the items
+    counted as received), its content checked but never recounted into it. Nothing here raises to the
+    sender: only ``put`` raises ``OSError``, after removing its partial temporary file.
     """
 
     def __init__(
@@ -168,7 +171,9 @@ class Spool:
             else:
                 # A request needs at least 2 bytes an item: a name claiming more is not believed.
                 estimate = min(entry.items, info.st_size // 2)
-                entries.append(Entry(entry.seq, entry.signal, estimate, entry.size, entry.items))
+                entries.append(
+                    Entry(entry.seq, entry.signal, estimate, entry.size, entry.items, recovered=True)
+                )
         self.index.load(entries)
         return len(entries)
 
@@ -218,12 +223,17 @@ class Spool:
                 _log.warning("spool: %s cannot be read (%s); skipped", entry.name, type(exc).__name__)
                 continue
             _remove(path)
-            items = _content_items(entry.signal, data)
-            if items is None:
+            content = _content_items(entry.signal, data)
+            if content is None:
                 self._count("spool_corrupt", 1)
                 _log.warning("spool: %s is not a valid %s request; removed", entry.name, entry.signal)
                 continue
-            return Entry(entry.seq, entry.signal, items, len(data)), data
+            if entry.recovered:
+                return Entry(entry.seq, entry.signal, content, len(data), recovered=True), data
+            # Written by this process: ``items`` is what was counted when it was received. The content may
+            # hold more (the extension's own metrics batched with it), which must not count as sent.
+            internal = max(0, content - entry.items)
+            return Entry(entry.seq, entry.signal, entry.items, len(data), internal=internal), data
         return None
 
     def _unlink(self, entry: Entry) -> None:

@@ -92,7 +92,8 @@ class Store:
             if taken is not None:
                 entry, data = taken
                 self.counters.add("unspooled", entry.items)
-                return Batch(entry.signal, [Chunk(entry.signal, data, entry.items, 0.0, whole=False)])
+                chunk = Chunk(entry.signal, data, entry.items, 0.0, whole=False, internal=entry.internal)
+                return Batch(entry.signal, [chunk])
         return self.memory.take_batch(self.batch_bytes)
 
     def requeue(self, batch: Batch) -> None:

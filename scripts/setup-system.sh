@@ -12,6 +12,11 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
     echo "setup-system: chromium not installed and apt-get unavailable; browser tests will be skipped" >&2
   fi
 fi
+# qemu-user-static runs the any-runtime layer's arm64 interpreter on an x86_64 machine (zerolag layer verify).
+if ! command -v qemu-aarch64-static >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq qemu-user-static >/dev/null 2>&1 \
+    || echo "setup-system: qemu-user-static not installed; the arm64 interpreter is checked by its ELF only" >&2
+fi
 if [ -f tests/node/package.json ] && [ ! -d tests/node/node_modules ] && command -v npm >/dev/null 2>&1; then
   (cd tests/node && npm install --silent --no-audit --no-fund >/dev/null)
 fi

@@ -94,7 +94,10 @@ def _serve(sb: Sandbox, host: str, port: int) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address for --serve.")
 @click.option("--no-freeze", is_flag=True, help="Do not freeze the sandbox between invocations.")
 @click.option(
-    "--runtime", default="python3.11", show_default=True, help="python3.11, or provided (bootstrap)."
+    "--runtime",
+    default="python3.11",
+    show_default=True,
+    help="python3.11, nodejs20.x (no Python in the sandbox), or provided / provided.al2023 (bootstrap).",
 )
 @click.option("--function-name", default="function", show_default=True)
 def emulate(

@@ -23,7 +23,7 @@ class FunctionConfig:
     timeout_s: float = 3.0
     env: dict[str, str] = field(default_factory=dict)
     account_id: str = DEFAULT_ACCOUNT
-    runtime: str = "python3.11"  # or "provided" (a bootstrap in /var/task or /opt)
+    runtime: str = "python3.11"  # or nodejs20.x, provided.al2023 (foreign_runtime.py)
     init_timeout_s: float = wire.INIT_TIMEOUT_S
 
     @property

@@ -137,7 +137,7 @@ class Generation:
 
     def _runtime_argv(self) -> list[str]:
         lay = self.ctx.layout
-        if self.ctx.cfg.runtime != "provided":
+        if not self.ctx.cfg.runtime.startswith("provided"):
             return [f"{lay.seen('runtime')}/bootstrap"]
         for base in ("task", "opt"):
             if (getattr(lay, base) / "bootstrap").is_file():

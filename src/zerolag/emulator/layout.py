@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zerolag import lambda_wire as wire
-from zerolag.emulator import runtime_files
+from zerolag.emulator import foreign_runtime, runtime_files
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ class Layout:
     tmp: Path
     namespaced: bool
     holder: subprocess.Popen[bytes] | None = None
+    python_hidden: bool = False  # a runtime without Python: the host's are masked (foreign_runtime.py)
 
     def seen(self, name: str) -> str:
         """The path of ``task``/``opt``/``runtime``/``lang``/``tmp`` as the sandbox's processes see it."""
@@ -101,8 +102,16 @@ def namespaces_available() -> bool:
     return os.geteuid() == 0 and shutil.which("unshare") is not None and shutil.which("mount") is not None
 
 
-def build(code: Path, layers: list[Path], runtime_pkgs: Path, *, namespace: bool | None = None) -> Layout:
+def build(
+    code: Path,
+    layers: list[Path],
+    runtime_pkgs: Path,
+    *,
+    namespace: bool | None = None,
+    runtime: str = "python3.11",
+) -> Layout:
     """Lay the tree out; enter a private mount namespace when possible (``namespace=None``: auto)."""
+    python = foreign_runtime.kind(runtime) == foreign_runtime.PYTHON
     root = Path(tempfile.mkdtemp(prefix="zerolag-sandbox-"))
     try:
         task = _unpack(code, root / "task")
@@ -119,17 +128,33 @@ def build(code: Path, layers: list[Path], runtime_pkgs: Path, *, namespace: bool
         for d in (layout.tmp, layout.runtime, layout.lang):
             d.mkdir()
         layout.tmp.chmod(0o1777)
-        runtime_files.build_lang(layout.lang, runtime_pkgs, link=not use_ns)
+        if python:
+            runtime_files.build_lang(layout.lang, runtime_pkgs, link=not use_ns)
+        else:
+            foreign_runtime.build_lang(layout.lang, runtime)
         if use_ns:
             try:
-                _enter_namespace(layout, runtime_pkgs)
+                _enter_namespace(layout, runtime_pkgs if python else None)
             except OSError as exc:
                 log.warning("no private mount namespace, using the fallback layout: %s", exc)
                 layout.namespaced = False
-                runtime_files.link_site_packages(layout.lang, runtime_pkgs)
-        runtime_files.build_runtime(
-            layout.runtime, layout.seen("lang"), layout.seen("runtime"), layout.seen("opt")
-        )
+                if python:
+                    runtime_files.link_site_packages(layout.lang, runtime_pkgs)
+        if python:
+            runtime_files.build_runtime(
+                layout.runtime, layout.seen("lang"), layout.seen("runtime"), layout.seen("opt")
+            )
+        else:
+            if not layout.namespaced:
+                log.warning("runtime %s without a mount namespace: the host's Python stays visible", runtime)
+            foreign_runtime.build_runtime(
+                layout.runtime,
+                runtime,
+                task=layout.seen("task"),
+                runtime_seen=layout.seen("runtime"),
+                lang=layout.seen("lang"),
+                opt=layout.seen("opt"),
+            )
     except BaseException:
         shutil.rmtree(root, ignore_errors=True)
         raise
@@ -146,17 +171,26 @@ def _hosts_file(root: Path) -> Path:
     return hosts
 
 
-def _enter_namespace(layout: Layout, runtime_pkgs: Path) -> None:
-    site = runtime_files.site_packages(Path(SEEN["lang"]))
+def _enter_namespace(layout: Layout, runtime_pkgs: Path | None) -> None:
+    """``runtime_pkgs``: the Python runtime's packages; None for a runtime without Python, whose sandbox
+    sees no host Python at all (foreign_runtime.py)."""
     pairs = [
         f"{layout.task}=/var/task",
         f"{layout.opt}=/opt",
         f"{layout.runtime}=/var/runtime",
         f"{layout.lang}=/var/lang",
-        f"{runtime_pkgs.resolve()}={site}",  # after /var/lang: mounted on its empty site-packages dir
-        f"{_hosts_file(layout.root)}=/etc/hosts",
-        f"{layout.tmp}=/tmp",
     ]
+    if runtime_pkgs is not None:
+        site = runtime_files.site_packages(Path(SEEN["lang"]))
+        pairs.append(
+            f"{runtime_pkgs.resolve()}={site}"
+        )  # after /var/lang: mounted on its empty site-packages
+    else:
+        files, dirs = foreign_runtime.host_python_paths()
+        empty = layout.root / "empty"
+        empty.mkdir()
+        pairs += [f"/dev/null={path}" for path in files] + [f"{empty}={path}" for path in dirs]
+    pairs += [f"{_hosts_file(layout.root)}=/etc/hosts", f"{layout.tmp}=/tmp"]
     holder = subprocess.Popen(
         ["unshare", "-m", "--propagation", "private", "sh", "-c", MOUNT_SCRIPT, "zerolag-ns", *pairs],
         stdin=subprocess.PIPE,
@@ -171,3 +205,4 @@ def _enter_namespace(layout: Layout, runtime_pkgs: Path) -> None:
         err = holder.stderr.read().decode(errors="replace") if holder.stderr else ""
         raise OSError(f"could not set up the sandbox mount namespace: {err.strip()}")
     layout.holder = holder
+    layout.python_hidden = runtime_pkgs is None

@@ -94,7 +94,13 @@ class Sandbox:
         with self._lock:
             if self._ctx is not None:
                 return
-            lay = layout.build(self._code, self._layers, self._runtime_dir, namespace=self._namespace)
+            lay = layout.build(
+                self._code,
+                self._layers,
+                self._runtime_dir,
+                namespace=self._namespace,
+                runtime=self.cfg.runtime,
+            )
             with contextlib.ExitStack() as undo:
                 undo.callback(lay.close)
                 frz = freezer.create(self.id, self._freeze)

@@ -4,7 +4,8 @@ Everything comes through the ordinary package clients and is checked: the zlib, 
 as Debian source packages (``apt-get source`` with a private apt configuration holding the ``deb-src``
 entries, so the machine's own apt sources are not touched), their tarballs against the sha256 in
 ``pins.py``, and Zig from PyPI with ``pip --require-hashes``. Zig cross-compiles for
-``<cpu>-linux-gnu.2.26``: the result runs on every Lambda base image (Amazon Linux 2 has glibc 2.26, AL2023 2.34).
+``<cpu>-linux-gnu.2.26``: the result runs on every Lambda base image (Amazon Linux 2 has glibc 2.26,
+AL2023 2.34).
 
 The work is cached under ``$ZEROLAG_CACHE_DIR`` (default ``~/.cache/zerolag/anyruntime``), never in the
 work tree. Each step (zlib, OpenSSL, CPython) leaves a stamp holding the hash of its recipe (the step's
@@ -239,6 +240,24 @@ def _extract(tarball: Path, pin: pins.SourcePin, dest: Path) -> Path:
     return dest
 
 
+def _keys(arch: pins.Arch) -> dict[str, str]:
+    keys: dict[str, str] = {}
+    previous = ""
+    for step in STEPS:
+        previous = keys[step] = _step_key(step, arch, previous)
+    return keys
+
+
+def cached(arch_name: str) -> BuiltPython | None:
+    """The interpreter for ``arch_name`` if the cache holds one built from the current recipe, else None."""
+    arch = pins.ARCHES[arch_name]
+    dist = BuiltPython(arch.lambda_name, cache_dir() / "build" / arch.lambda_name / "dist")
+    stamp = dist.root.parent / "cpython.done"
+    if stamp.is_file() and stamp.read_text() == _keys(arch)["cpython"] and dist.executable.is_file():
+        return dist
+    return None
+
+
 def build_python(arch_name: str, *, progress: Progress | None = None, jobs: int | None = None) -> BuiltPython:
     """Build (or find cached) the bundled CPython for ``arch_name`` (``x86_64`` or ``arm64``)."""
     say = progress or (lambda _msg: None)
@@ -247,12 +266,8 @@ def build_python(arch_name: str, *, progress: Progress | None = None, jobs: int 
     work = cache / "build" / arch.lambda_name
     dist = BuiltPython(arch.lambda_name, work / "dist")
     with _locked(cache / "build" / f"{arch.lambda_name}.lock"):
-        keys: dict[str, str] = {}
-        previous = ""
-        for step in STEPS:
-            previous = keys[step] = _step_key(step, arch, previous)
-        stamp = work / "cpython.done"
-        if stamp.is_file() and stamp.read_text() == keys["cpython"] and dist.executable.is_file():
+        keys = _keys(arch)
+        if cached(arch_name) is not None:
             return dist
         tarballs = fetch_sources(cache, say)
         zig = ensure_zig(cache, say)

@@ -1,6 +1,6 @@
 """Runtimes without a Python (docs/emulator.md, "Runtimes without Python"): ``nodejs20.x`` (the host's node
 at ``/var/lang/bin/node`` and a Node.js runtime client at ``/var/runtime``) and ``provided.al2023`` /
-``provided.al2`` / ``provided`` (a ``bootstrap`` in ``/var/task`` or ``/opt``).
+``provided.al2`` (a ``bootstrap`` in ``/var/task`` or ``/opt``).
 
 Lambda's images for these runtimes have no Python 3 an extension could borrow, so in the mount namespace
 every host ``python*`` executable on the sandbox's ``PATH`` is masked (bound over by ``/dev/null``, which is
@@ -19,7 +19,7 @@ PYTHON = "python"
 NODEJS = "nodejs"
 PROVIDED = "provided"
 # The runtime identifiers the emulator accepts besides python3.x, as Lambda spells them.
-FOREIGN_RUNTIMES = ("nodejs18.x", "nodejs20.x", "nodejs22.x", "provided", "provided.al2", "provided.al2023")
+FOREIGN_RUNTIMES = ("nodejs18.x", "nodejs20.x", "nodejs22.x", "provided.al2", "provided.al2023")
 
 # Where a host Python could be found from inside the sandbox: the sandbox's PATH dirs (docs/emulator.md)
 # and the usual library prefixes.
@@ -39,8 +39,11 @@ exec {lang}/bin/node {runtime}/index.js
 
 
 def kind(runtime: str) -> str:
-    """``python``, ``nodejs`` or ``provided``; ValueError for a runtime the emulator does not know."""
-    if runtime.startswith("python3."):
+    """``python``, ``nodejs`` or ``provided``; ValueError for a runtime the emulator does not know.
+
+    The bare ``provided`` keeps the emulator's original custom runtime: the Python layout (``/var/lang`` with
+    the runtime's python) around a ``bootstrap``, so extensions that need a Python still find one there."""
+    if runtime.startswith("python3.") or runtime == "provided":
         return PYTHON
     if runtime in FOREIGN_RUNTIMES:
         return NODEJS if runtime.startswith(NODEJS) else PROVIDED

@@ -162,3 +162,25 @@ def test_verify_fails_a_zip_whose_interpreter_needs_a_newer_glibc(
     result = CliRunner().invoke(cli, ["layer", "verify", "--no-run", str(broken)])
     assert result.exit_code != 0
     assert "FAIL bundled python needs glibc 2.26 at most" in result.output
+
+
+def test_publishing_an_any_runtime_zip_takes_its_architecture_from_the_interpreter(
+    any_zips: dict[str, Path], aws_env: str
+) -> None:
+    """Without --arch/--runtimes: the interpreter's architecture and the non-Python runtimes; a wrong
+    --arch is refused before anything is uploaded."""
+    import boto3
+
+    zip_path = any_zips[HOST_ARCH]
+    argv = ["layer", "publish", "--name", "zerolag-any-test", "--region", "eu-west-1", "--zip", str(zip_path)]
+    result = CliRunner().invoke(cli, argv)
+    assert result.exit_code == 0, result.output
+    name, number = result.output.strip().split(":")[-2:]
+    client = boto3.client("lambda", region_name="eu-west-1")
+    version = client.get_layer_version(LayerName=name, VersionNumber=int(number))
+    assert version["CompatibleArchitectures"] == [HOST_ARCH]
+    assert {"nodejs20.x", "java21", "dotnet8", "provided.al2023"} <= set(version["CompatibleRuntimes"])
+    other = "arm64" if HOST_ARCH == "x86_64" else "x86_64"
+    refused = CliRunner().invoke(cli, [*argv, "--arch", other])
+    assert refused.exit_code != 0
+    assert f"interpreter is {HOST_ARCH}" in refused.output

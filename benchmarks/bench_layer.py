@@ -227,7 +227,7 @@ def any_runtime(rounds: int, tmp: Path) -> dict[str, Any] | None:
 
     host = {"aarch64": "arm64"}.get(platform.machine(), platform.machine())
     if cached(host) is None:
-        print("any-runtime layer: its interpreter is not built yet (make layer-any); skipped", file=sys.stderr)
+        print("any-runtime layer: interpreter not built yet (make layer-any); skipped", file=sys.stderr)
         return None
     arches = [arch for arch in ("x86_64", "arm64") if cached(arch) is not None]
     zips = build_any_layer(tmp / "any", arches=arches)

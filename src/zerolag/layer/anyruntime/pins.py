@@ -55,6 +55,7 @@ SOURCES = (ZLIB, OPENSSL, PYTHON)
 ZIG_VERSION = "0.13.0"
 ZIG_WHEEL_SHA256 = {
     "x86_64": "3ce0c9f16547e5d61b32e0d226926e9a2552ef4b91fccf7ab5ea1a623a77824b",
+    "aarch64": "5714a4d46f9246ba6180a0930e23df2bc8bc26e62b5fe0dc798b4afca1903308",
 }
 
 # The oldest glibc of a Lambda base image (Amazon Linux 2); Zig links against exactly this version's symbols.

@@ -2,6 +2,8 @@
 # Build the bundled CPython (docs/layer.md): one static executable, no libpython.so, with only the extension
 # modules the zerolag extension needs built in (Modules/Setup.local, *static*), every other optional module
 # dropped (an empty Modules/Setup.stdlib), linked against the static zlib and OpenSSL in PREFIX, stripped.
+# hashlib uses CPython's own hash modules (_md5 ... _blake2): OpenSSL is built for TLS only (no scrypt,
+# which _hashlib requires). OPT: -O2 without -g (the binary is stripped; debug info only slows the build).
 # Inputs: SRC (extracted CPython source), PREFIX (zlib/OpenSSL), OUT (where bin/python3.11 and the stdlib
 # sources go), CC/AR/RANLIB, JOBS, HOST_TRIPLE (x86_64-linux-gnu | aarch64-linux-gnu), BUILD_PYTHON (a host
 # python3.11: cross-builds freeze the bootstrap modules with it).
@@ -20,12 +22,15 @@ _bisect _bisectmodule.c
 _blake2 _blake2/blake2module.c _blake2/blake2b_impl.c _blake2/blake2s_impl.c
 _contextvars _contextvarsmodule.c
 _datetime _datetimemodule.c
-_hashlib _hashopenssl.c
 _heapq _heapqmodule.c
 _json _json.c
 _opcode _opcode.c
 _random _randommodule.c
+_md5 md5module.c
+_sha1 sha1module.c
+_sha256 sha256module.c
 _sha512 sha512module.c
+_sha3 _sha3/sha3module.c
 _socket socketmodule.c
 _ssl _ssl.c
 _struct _struct.c
@@ -37,7 +42,7 @@ ac_cv_file__dev_ptmx=yes
 ac_cv_file__dev_ptc=no
 ac_cv_buggy_getaddrinfo=no
 SITE
-CONFIG_SITE="$PWD/config.site" CC="$CC" AR="$AR" RANLIB="$RANLIB" \
+CONFIG_SITE="$PWD/config.site" OPT="-DNDEBUG -fwrapv -O2 -w" CC="$CC" AR="$AR" RANLIB="$RANLIB" \
   CFLAGS="-O2 -w" CPPFLAGS="-I$PREFIX/include" LDFLAGS="-L$PREFIX/lib -s" LIBS="-lpthread" \
   ZLIB_CFLAGS="-I$PREFIX/include" ZLIB_LIBS="-L$PREFIX/lib -lz" \
   ./configure --host="$HOST_TRIPLE" --build=x86_64-pc-linux-gnu --with-build-python="$BUILD_PYTHON" \

@@ -12,6 +12,11 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
     echo "setup-system: chromium not installed and apt-get unavailable; browser tests will be skipped" >&2
   fi
 fi
+# The any-runtime layer's CPython build (docs/layer.md): OpenSSL's Configure needs a full perl (IPC::Cmd).
+if ! perl -MIPC::Cmd -e 1 >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq perl >/dev/null 2>&1 \
+    || echo "setup-system: perl not installed; the any-runtime layer cannot be built" >&2
+fi
 # qemu-user-static runs the any-runtime layer's arm64 interpreter on an x86_64 machine (zerolag layer verify).
 if ! command -v qemu-aarch64-static >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq qemu-user-static >/dev/null 2>&1 \

@@ -68,7 +68,7 @@ find_python() {
 }
 
 if ! find_python && [ -x "$bundled/bin/python3.11" ]; then
-  # The bundled interpreter: its standard library is $bundled/lib/python311.zip (PYTHONHOME says where).
+  # The bundled interpreter: its standard library is $bundled/lib/python3.11 (PYTHONHOME says where).
   # Its OpenSSL looks for CA certificates in /etc/pki/tls (Amazon Linux); elsewhere point it at the usual file.
   py="$bundled/bin/python3.11"
   PYTHONHOME="$bundled"

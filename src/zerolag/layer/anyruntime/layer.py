@@ -4,7 +4,7 @@ One zip per architecture, ``zerolag-layer-any-<arch>.zip``::
 
     extensions/zerolag                   the same launcher: the function's Python where there is one, else
     zerolag/python/bin/python3.11        this interpreter (static OpenSSL/zlib, glibc 2.26 symbols at most)
-    zerolag/python/lib/python311.zip     only the standard library the extension imports (stdlib_zip.py)
+    zerolag/python/lib/python3.11/       only the standard library the extension imports (stdlib_pyc.py)
     zerolag/lib/zerolag/...              the extension, byte-compiled for 3.11 (.py kept for other runtimes)
     python/zerolag/..., zerolag-wrapper  the agent and wrapper, as in the Python-runtime layer
 """
@@ -30,7 +30,7 @@ from zerolag.layer.build import EXTENSION_LIB, build_layer_tree, zip_tree
 
 BUNDLED = Path("zerolag") / "python"
 BUNDLED_EXECUTABLE = BUNDLED / "bin" / f"python{pins.PYTHON_VERSION}"
-BUNDLED_STDLIB = BUNDLED / "lib" / f"python{pins.PYTHON_VERSION.replace('.', '')}.zip"
+BUNDLED_STDLIB = BUNDLED / "lib" / f"python{pins.PYTHON_VERSION}"
 ZIP_BUDGET_BYTES = 12 * 1024 * 1024  # the issue's budget per architecture
 
 
@@ -45,19 +45,19 @@ def add_interpreter(tree: Path, built: BuiltPython, build_python_exe: str) -> No
     shutil.copyfile(built.executable, exe)
     exe.chmod(0o755)
     stdlib = tree / BUNDLED_STDLIB
-    stdlib.parent.mkdir(parents=True, exist_ok=True)
+    stdlib.mkdir(parents=True, exist_ok=True)
     argv = [
         build_python_exe,
         "-I",
         "-S",
-        str(HERE / "stdlib_zip.py"),
+        str(HERE / "stdlib_pyc.py"),
         str(built.stdlib),
         str(tree / EXTENSION_LIB),
         str(stdlib),
     ]
     result = subprocess.run(argv, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise BuildError(f"writing the standard library zip failed: {result.stdout}{result.stderr}")
+        raise BuildError(f"writing the standard library failed: {result.stdout}{result.stderr}")
 
 
 def build_any_layer(

@@ -1,16 +1,19 @@
-"""Write the bundled interpreter's ``lib/python311.zip``: only the standard library the extension imports.
+"""Write the bundled interpreter's ``lib/python3.11``: only the standard library the extension imports, as
+sourceless .pyc files.
 
 Run as a script by a host python3.11 (the bytecode must be 3.11's)::
 
-    python3.11 -I -S stdlib_zip.py LIB_DIR EXTENSION_LIB OUT_ZIP
+    python3.11 -I -S stdlib_pyc.py LIB_DIR EXTENSION_LIB OUT_DIR
 
 ``LIB_DIR``: the built CPython's ``Lib``; ``EXTENSION_LIB``: the layer's ``zerolag/lib``. The module set is
 (1) every standard-library module the extension's code names in an ``import`` anywhere (found by parsing it,
 so imports inside functions count), (2) everything those import when imported (found by importing them
 with ``LIB_DIR`` first on ``sys.path``), (3) modules the standard library loads lazily on paths the extension
 takes: every codec of ``encodings`` (a peer may send any charset) and ``stringprep`` (IDNA host names for
-TLS). Each is byte-compiled (unchecked-hash .pyc: no source in the zip, nothing to stat) and stored
-deflated, in sorted order with fixed times, so the zip is reproducible.
+TLS). Each is byte-compiled (unchecked-hash .pyc: no source to stat or compare) into ``OUT_DIR``; the
+same input gives byte-identical files. A directory, not ``python311.zip``: measured here, importing the
+extension took ~2 ms longer from a stored zip and ~3 ms from a deflated one than from a directory (the
+layer zip compresses the files anyway).
 """
 
 from __future__ import annotations
@@ -20,11 +23,9 @@ import importlib
 import importlib.util
 import marshal
 import sys
-import zipfile
 from pathlib import Path
 
 LAZY = ("stringprep", "encodings.idna", "encodings.punycode")
-ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 def direct_imports(ext_lib: Path) -> set[str]:
@@ -66,32 +67,27 @@ def closure(lib: Path, names: set[str]) -> dict[str, Path]:
     return found
 
 
-def write_zip(lib: Path, modules: dict[str, Path], out: Path) -> int:
+def write_pyc(lib: Path, modules: dict[str, Path], out: Path) -> int:
     root = lib.resolve()
-    entries = sorted(
-        {path.relative_to(root).with_suffix(".pyc").as_posix(): path for path in modules.values()}.items()
-    )
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        for name, path in entries:
-            source = path.read_bytes()
-            code = compile(source, f"<stdlib>/{name[:-1]}", "exec", dont_inherit=True, optimize=0)
-            # PEP 552 unchecked-hash header: magic, flags=0b01 (hash-based, unchecked), 8-byte source hash.
-            source_hash = importlib.util.source_hash(source)
-            header = importlib.util.MAGIC_NUMBER + (1).to_bytes(4, "little") + source_hash
-            info = zipfile.ZipInfo(name, date_time=ZIP_DATE_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, header + marshal.dumps(code))
+    entries = sorted({path.relative_to(root).with_suffix(".pyc"): path for path in modules.values()}.items())
+    for name, path in entries:
+        source = path.read_bytes()
+        code = compile(source, f"<stdlib>/{name.with_suffix('.py').as_posix()}", "exec", dont_inherit=True)
+        # PEP 552 unchecked-hash header: magic, flags=0b01 (hash-based, unchecked), 8-byte source hash.
+        header = importlib.util.MAGIC_NUMBER + (1).to_bytes(4, "little") + importlib.util.source_hash(source)
+        target = out / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(header + marshal.dumps(code))
     return len(entries)
 
 
 def main(argv: list[str]) -> int:
     if sys.version_info[:2] != (3, 11):
-        print("stdlib_zip.py must run on python3.11", file=sys.stderr)
+        print("stdlib_pyc.py must run on python3.11", file=sys.stderr)
         return 2
     lib, ext_lib, out = Path(argv[1]), Path(argv[2]), Path(argv[3])
     modules = closure(lib, direct_imports(ext_lib))
-    count = write_zip(lib, modules, out)
+    count = write_pyc(lib, modules, out)
     print(f"{count} modules")
     return 0
 

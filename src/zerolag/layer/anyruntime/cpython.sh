@@ -6,7 +6,7 @@
 # which _hashlib requires). OPT: -O2 without -g (the binary is stripped; debug info only slows the build).
 # Inputs: SRC (extracted CPython source), PREFIX (zlib/OpenSSL), OUT (where bin/python3.11 and the stdlib
 # sources go), CC/AR/RANLIB, JOBS, HOST_TRIPLE (x86_64-linux-gnu | aarch64-linux-gnu), BUILD_PYTHON (a host
-# python3.11: cross-builds freeze the bootstrap modules with it). READELF: binutils' readelf reads any ELF.
+# python3.11: cross-builds freeze the bootstrap modules with it). READELF: binutils' readelf (a full path: configure refuses a bare 'readelf' when cross-building).
 set -eu
 cd "$SRC"
 cat > Modules/Setup.local <<'SETUP'
@@ -44,7 +44,7 @@ ac_cv_file__dev_ptc=no
 ac_cv_buggy_getaddrinfo=no
 ac_cv_func_memfd_create=no
 SITE
-READELF="${READELF:-readelf}" CONFIG_SITE="$PWD/config.site" OPT="-DNDEBUG -fwrapv -O2 -w" CC="$CC" AR="$AR" RANLIB="$RANLIB" \
+READELF="${READELF:-$(command -v readelf)}" CONFIG_SITE="$PWD/config.site" OPT="-DNDEBUG -fwrapv -O2 -w" CC="$CC" AR="$AR" RANLIB="$RANLIB" \
   CFLAGS="-O2 -w" CPPFLAGS="-I$PREFIX/include" LDFLAGS="-L$PREFIX/lib -s" LIBS="-lpthread" \
   ZLIB_CFLAGS="-I$PREFIX/include" ZLIB_LIBS="-L$PREFIX/lib -lz" \
   ./configure --host="$HOST_TRIPLE" --build=x86_64-pc-linux-gnu --with-build-python="$BUILD_PYTHON" \

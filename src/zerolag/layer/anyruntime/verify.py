@@ -6,7 +6,8 @@
   context (OpenSSL linked and working) and encodes an IDNA host name (the lazily loaded codecs are there).
 
 A binary for another architecture runs under ``qemu-<cpu>-static`` / ``qemu-<cpu>`` (Debian's
-qemu-user-static); without it that check fails and says so, rather than passing unrun.
+qemu-user-static, with the glibc of ``libc6-arm64-cross``); without them that check fails and says so,
+rather than passing unrun.
 """
 
 from __future__ import annotations
@@ -83,13 +84,15 @@ def elf_checks(data: bytes) -> tuple[list[Check], str | None]:
 
 
 def _runner(cpu: str) -> list[str] | None:
-    """How to run a binary for ``cpu`` here: directly, under qemu-user, or not at all (None)."""
+    """How to run a binary for ``cpu`` here: directly, under qemu-user (with the cross glibc Debian's
+    ``libc6-<arch>-cross`` puts in ``/usr/<cpu>-linux-gnu`` as the loader's root), or not at all (None)."""
     if cpu == platform.machine():
         return []
+    sysroot = Path(f"/usr/{cpu}-linux-gnu")
     for name in (f"qemu-{cpu}-static", f"qemu-{cpu}"):
         found = shutil.which(name)
         if found:
-            return [found]
+            return [found, "-L", str(sysroot)] if sysroot.is_dir() else [found]
     return None
 
 
@@ -98,7 +101,9 @@ def run_check(tree: Path, cpu: str, timeout: float = 120.0) -> Check:
     name = "bundled python starts and imports the extension"
     runner = _runner(cpu)
     if runner is None:
-        return Check(name, False, f"cannot run {cpu} code here: install qemu-user-static")
+        return Check(
+            name, False, f"cannot run {cpu} code here: install qemu-user-static and libc6-arm64-cross"
+        )
     exe = tree / BUNDLED_EXECUTABLE
     env = {
         "PYTHONHOME": str(tree / BUNDLED),

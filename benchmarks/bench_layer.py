@@ -178,38 +178,56 @@ def _extract(zip_path: Path, dest: Path) -> Path:
     return dest
 
 
-def start_up(layer: Path, path_dirs: list[Path], api: _ExtensionsApi, rounds: int) -> dict[str, float]:
-    """Median ms to register and to reach event/next, and median RSS (KiB) waiting there."""
+def _start_once(layer: Path, env: dict[str, str], api: _ExtensionsApi) -> tuple[float, float, int]:
+    """One start of the extension from ``layer``: ms to register, ms to event/next, RSS (KiB) there."""
+    api.reset()
+    with tempfile.TemporaryDirectory() as spool:
+        run_env = {**env, "ZEROLAG_EXTENSION_PORT": str(_free_port()), "ZEROLAG_SPOOL_DIR": spool}
+        start = time.perf_counter()
+        proc = subprocess.Popen([str(layer / "extensions" / "zerolag")], env=run_env, cwd="/",
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        ok = api.waiting.wait(30)
+        sample = (0.0, 0.0, 0)
+        if ok:
+            rss = _rss_kib(proc.pid)
+            sample = ((api.times["register"] - start) * 1000, (api.times["next"] - start) * 1000, rss)
+        api.release.set()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if not ok:
+        raise RuntimeError(f"the extension from {layer} never reached event/next")
+    return sample
+
+
+def start_up(
+    layers: dict[str, tuple[Path, list[Path]]], api: _ExtensionsApi, rounds: int
+) -> dict[str, dict[str, float]]:
+    """Per layer (its tree and the PATH dirs it sees): median ms to register and to reach event/next, and
+    median RSS (KiB) waiting there. Rounds alternate between the layers, so load drifts hit both alike."""
     env = {
-        "PATH": ":".join(str(d) for d in path_dirs),
         "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{api.server_address[1]}",
         "AWS_LAMBDA_FUNCTION_NAME": "bench",
         "AWS_REGION": "us-east-1",
         "ZEROLAG_OTLP_ENDPOINT": "http://127.0.0.1:9",
         "ZEROLAG_THUNDRA_PORT": "0",
     }
-    samples: dict[str, list[float]] = {"register_ms": [], "ready_ms": [], "rss_kib": []}
-    for _ in range(rounds):
-        api.reset()
-        with tempfile.TemporaryDirectory() as spool:
-            run_env = {**env, "ZEROLAG_EXTENSION_PORT": str(_free_port()), "ZEROLAG_SPOOL_DIR": spool}
-            start = time.perf_counter()
-            proc = subprocess.Popen([str(layer / "extensions" / "zerolag")], env=run_env, cwd="/",
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-            ok = api.waiting.wait(30)
-            if ok:
-                samples["register_ms"].append((api.times["register"] - start) * 1000)
-                samples["ready_ms"].append((api.times["next"] - start) * 1000)
-                samples["rss_kib"].append(_rss_kib(proc.pid))
-            api.release.set()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            if not ok:
-                raise RuntimeError(f"the extension from {layer} never reached event/next")
-    return {key: statistics.median(values) for key, values in samples.items()}
+    samples: dict[str, list[tuple[float, float, int]]] = {name: [] for name in layers}
+    for round_ in range(rounds + 1):  # round 0 warms the page cache and is dropped
+        for name, (layer, path_dirs) in layers.items():
+            sample = _start_once(layer, {**env, "PATH": ":".join(str(d) for d in path_dirs)}, api)
+            if round_:
+                samples[name].append(sample)
+    return {
+        name: {
+            "register_ms": statistics.median(s[0] for s in rows),
+            "ready_ms": statistics.median(s[1] for s in rows),
+            "rss_kib": statistics.median(s[2] for s in rows),
+        }
+        for name, rows in samples.items()
+    }
 
 
 def _free_port() -> int:
@@ -250,12 +268,11 @@ def any_runtime(rounds: int, tmp: Path) -> dict[str, Any] | None:
     api = _ExtensionsApi()
     threading.Thread(target=api.serve_forever, daemon=True).start()
     try:
-        start_up(python_layer, [py_bin, sh_bin], api, 1)  # warm the page cache for both
-        start_up(any_layer, [sh_bin], api, 1)
-        results = {
-            "python-runtime": start_up(python_layer, [py_bin, sh_bin], api, rounds),
-            "any-runtime": start_up(any_layer, [sh_bin], api, rounds),
-        }
+        results = start_up(
+            {"python-runtime": (python_layer, [py_bin, sh_bin]), "any-runtime": (any_layer, [sh_bin])},
+            api,
+            rounds,
+        )
     finally:
         api.shutdown()
         api.server_close()

@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 RUNTIME_DIR := $(VENV)/lambda-runtime
 RUNTIME_STAMP := $(RUNTIME_DIR)/.installed
 
-.PHONY: demo test check lint typecheck bench venv clean layer
+.PHONY: demo test check lint typecheck bench venv clean layer layer-any layer-any-host
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,7 @@ $(BENCH_LAYERS_STAMP): $(LAYERS_STAMP)
 
 venv: $(STAMP) $(RUNTIME_STAMP) $(LAYERS_STAMP)
 	bash scripts/setup-system.sh
+	$(MAKE) --no-print-directory layer-any-host || echo "venv: the any-runtime layer's CPython was not built (docs/layer.md); its tests will fail" >&2
 
 demo: venv
 	$(PY) -m zerolag.cli.main demo
@@ -58,6 +59,15 @@ bench: venv $(BENCH_LAYERS_STAMP)
 
 layer: $(STAMP)
 	$(PY) -m zerolag.cli.main layer build --out dist/zerolag-layer.zip
+
+# The any-runtime layer (docs/layer.md): the extension plus a CPython built from Debian's sources with the
+# pinned Zig, for x86_64 and arm64. Compiled once into ~/.cache/zerolag/anyruntime; later builds only zip.
+layer-any: $(STAMP)
+	$(PY) -m zerolag.cli.main layer build --any-runtime --out-dir dist
+
+# This machine's architecture only, into the cache the tests use (run by `make venv`, so `make test` has it).
+layer-any-host: $(STAMP)
+	$(PY) -m zerolag.cli.main layer build --any-runtime --arch $$($(PY) -c 'import platform; print({"aarch64": "arm64"}.get(platform.machine(), platform.machine()))') --out-dir $${ZEROLAG_CACHE_DIR:-$${XDG_CACHE_HOME:-$$HOME/.cache}/zerolag/anyruntime}/layers
 
 clean:
 	rm -rf $(VENV) dist .pytest_cache .mypy_cache .ruff_cache

@@ -21,6 +21,18 @@ if ! command -v pivot_root >/dev/null 2>&1 || ! command -v mkfs.ext4 >/dev/null 
     DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq util-linux mount e2fsprogs >/dev/null
   fi
 fi
+# The any-runtime layer's CPython build (docs/layer.md): OpenSSL's Configure needs a full perl (IPC::Cmd).
+if ! perl -MIPC::Cmd -e 1 >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq perl >/dev/null 2>&1 \
+    || echo "setup-system: perl not installed; the any-runtime layer cannot be built" >&2
+fi
+# qemu-user-static runs the any-runtime layer's arm64 interpreter on an x86_64 machine (zerolag layer verify).
+# libc6-arm64-cross gives qemu the aarch64 glibc (/usr/aarch64-linux-gnu) that dynamic binary loads.
+if [ "$(uname -m)" = x86_64 ] && { ! command -v qemu-aarch64-static >/dev/null 2>&1 || [ ! -d /usr/aarch64-linux-gnu/lib ]; } \
+  && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq qemu-user-static libc6-arm64-cross >/dev/null 2>&1 \
+    || echo "setup-system: qemu-user-static not installed; the arm64 interpreter is checked by its ELF only" >&2
+fi
 if [ -f tests/node/package.json ] && [ ! -d tests/node/node_modules ] && command -v npm >/dev/null 2>&1; then
   (cd tests/node && npm install --silent --no-audit --no-fund >/dev/null)
 fi

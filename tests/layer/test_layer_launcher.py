@@ -132,3 +132,64 @@ def test_launcher_without_python_or_runtime_api_exits_nonzero(tmp_path: Path, la
     assert result.returncode == 1
     assert "zerolag: no Python 3.10+ interpreter found" in result.stderr
     assert os.access(layer_tree / "extensions" / "zerolag", os.X_OK)
+
+
+FAKE_BUNDLED = """#!/bin/sh
+printf '{"bundled": true, "home": "%s", "pythonpath": "%s", "cert": "%s", "args": "%s"}\\n' \\
+  "$PYTHONHOME" "$PYTHONPATH" "${SSL_CERT_FILE:-}" "$*"
+"""
+
+
+def _with_bundled(probe_layer: Path) -> Path:
+    """The any-runtime layer's shape: a stand-in for zerolag/python/bin/python3.11 that reports its env."""
+    exe = probe_layer / "zerolag" / "python" / "bin" / "python3.11"
+    exe.parent.mkdir(parents=True)
+    exe.write_text(FAKE_BUNDLED)
+    exe.chmod(0o755)
+    return exe
+
+
+def test_launcher_uses_the_bundled_python_only_where_the_runtime_has_none(
+    tmp_path: Path, probe_layer: Path
+) -> None:
+    """No python on PATH (a Node.js runtime): the bundled interpreter, with PYTHONHOME at the layer's copy;
+    a python3 on PATH (a Python runtime): that one, the bundled one untouched."""
+    if Path("/var/lang/bin/python3").exists():
+        pytest.skip("a Lambda runtime interpreter exists here and takes precedence")
+    _with_bundled(probe_layer)
+    sh_only = _bin_dir(tmp_path, sh="/bin/sh")
+    run = subprocess.run(
+        ["/bin/sh", "extensions/zerolag"],
+        cwd=probe_layer,
+        env={"PATH": str(sh_only)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    seen = json.loads(run.stdout)
+    root = probe_layer.resolve()
+    assert seen["bundled"] is True
+    assert seen["home"] == str(root / "zerolag" / "python")
+    assert seen["pythonpath"] == str(root / "zerolag" / "lib")
+    assert seen["args"].startswith("-S -c ")
+    if not Path("/etc/pki/tls/cert.pem").exists() and Path("/etc/ssl/certs/ca-certificates.crt").is_file():
+        assert seen["cert"] == "/etc/ssl/certs/ca-certificates.crt"
+
+    with_python = tmp_path / "with-python"
+    with_python.mkdir()
+    (with_python / "python3").symlink_to(sys.executable)
+    run = subprocess.run(
+        ["/bin/sh", "extensions/zerolag"],
+        cwd=probe_layer,
+        env={"PATH": str(with_python)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    seen = json.loads(run.stdout)
+    assert "bundled" not in seen
+    assert Path(seen["executable"]).resolve() == Path(sys.executable).resolve()

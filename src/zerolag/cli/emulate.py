@@ -89,7 +89,7 @@ def _serve(pool: Pool, host: str, port: int, function_name: str) -> None:
 @click.option(
     "--code", "code", required=True, type=click.Path(exists=True), help="Function code: dir or zip."
 )
-@click.option("--handler", required=True, help="MOD.FN (or anything, with --runtime provided).")
+@click.option("--handler", required=True, help="MOD.FN (FILE.FN with nodejs*; anything with provided*).")
 @click.option(
     "--layer", "layers", multiple=True, type=click.Path(exists=True), help="Layer dir or zip, in order."
 )
@@ -110,8 +110,10 @@ def _serve(pool: Pool, host: str, port: int, function_name: str) -> None:
 @click.option(
     "--runtime",
     default=None,
-    help="python3.X (an installed interpreter of that version; default: this one's) or provided.al2023 "
-    "(a bootstrap in the code or a layer).",
+    help="python3.X (an installed interpreter of that version; default: this one's), nodejs18.x / "
+    "nodejs20.x / nodejs22.x (Node.js, no Python in the sandbox), provided.al2023 / provided.al2 (a "
+    "bootstrap in the code or a layer, no Python in the sandbox) or provided (the same, with the Python "
+    "runtime's /var/lang).",
 )
 @click.option(
     "--ephemeral-storage",

@@ -32,15 +32,63 @@ def layer() -> None:
     help="Interpreter that byte-compiles with --compile (repeatable: one per Lambda runtime version you "
     "target, e.g. --python python3.12 --python python3.13). Default: this interpreter.",
 )
-def build(out: Path, compile_: bool, pythons: tuple[str, ...]) -> None:
+@click.option(
+    "--any-runtime",
+    is_flag=True,
+    help="Build the any-runtime layer instead: the extension plus a bundled CPython, one zip per "
+    "architecture (zerolag-layer-any-<arch>.zip in --out-dir). The first build compiles CPython "
+    "(docs/layer.md); later builds reuse the cache.",
+)
+@click.option(
+    "--arch",
+    "arches",
+    multiple=True,
+    type=click.Choice(["x86_64", "arm64"]),
+    help="With --any-runtime: the architecture to build (repeatable; default both).",
+)
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_OUT.parent,
+    show_default=True,
+    help="With --any-runtime: where the zips go.",
+)
+def build(  # noqa: PLR0917 - click passes every option as a keyword
+    out: Path,
+    compile_: bool,
+    pythons: tuple[str, ...],
+    any_runtime: bool,
+    arches: tuple[str, ...],
+    out_dir: Path,
+) -> None:
     """Build the layer zip from this source tree."""
     from zerolag.layer.build import LayerBuildError, build_layer
 
+    if any_runtime:
+        _build_any(out_dir, arches)
+        return
     try:
         path = build_layer(out, compile_with=(pythons or (sys.executable,)) if compile_ else None)
     except LayerBuildError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{path} ({path.stat().st_size / 1024:.1f} KiB)")
+
+
+def _build_any(out_dir: Path, arches: tuple[str, ...]) -> None:
+    from zerolag.layer.anyruntime.build_python import BuildError
+    from zerolag.layer.anyruntime.layer import ZIP_BUDGET_BYTES, build_any_layer
+
+    def progress(message: str) -> None:
+        click.echo(message, err=True)
+
+    try:
+        paths = build_any_layer(out_dir, arches=arches or ("x86_64", "arm64"), progress=progress)
+    except BuildError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for path in paths:
+        size = path.stat().st_size
+        over = "" if size < ZIP_BUDGET_BYTES else f"  OVER the {ZIP_BUDGET_BYTES // 2**20} MiB budget"
+        click.echo(f"{path} ({size / 2**20:.2f} MiB){over}")
 
 
 @layer.command()

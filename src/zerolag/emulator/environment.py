@@ -24,7 +24,8 @@ class FunctionConfig:
     timeout_s: float = 3.0
     env: dict[str, str] = field(default_factory=dict)
     account_id: str = DEFAULT_ACCOUNT
-    # a name of the runtime table (runtimes.py): python3.X, provided, provided.al2, provided.al2023
+    # a name of the runtime table (runtimes.py): python3.X, nodejs18.x/20.x/22.x, provided, provided.al2,
+    # provided.al2023
     runtime: str = field(default_factory=lambda: current_interpreter().runtime)
     init_timeout_s: float = wire.INIT_TIMEOUT_S
 

@@ -7,6 +7,8 @@ where ``sandbox.localdomain``/``sandbox`` are loopback and ``/etc/passwd``/``/et
 in a private mount namespace inside a private PID namespace whose ``/proc`` shows only the sandbox:
 ``unshare -m -p -f``, ``mount -a`` of one fstab, ``pivot_root``; its init a small ``bash`` that holds both
 namespaces and exits (taking every sandbox process with it) when the emulator closes its stdin or dies.
+A runtime without Python (nodejs*, provided.al2*: foreign_runtime.py) gets no Python at ``/var/lang`` and the
+same fstab masks every host Python under the minimal root's read-only ``/usr`` and ``/lib*``.
 
 Fallbacks: the host's root when ``pivot_root`` fails; a mount namespace without the PID namespace when that
 fails; without root or ``unshare`` the same tree under a temp dir, with ``LAMBDA_TASK_ROOT`` and the
@@ -29,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zerolag import lambda_wire as wire
-from zerolag.emulator import deployment_zip, ephemeral_storage, runtime_files
+from zerolag.emulator import deployment_zip, ephemeral_storage, foreign_runtime, runtime_files
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +99,7 @@ class Layout:
     holder: subprocess.Popen[bytes] | None = None
     pid_namespace: bool = False
     tmp_disk: bool = False  # /tmp is a disk (ext4 on a loop device), not a tmpfs
+    python_hidden: bool = False  # a runtime without Python: the host's are masked (foreign_runtime.py)
 
     def seen(self, name: str) -> str:
         """The path of ``task``/``opt``/``runtime``/``lang``/``tmp`` as the sandbox's processes see it."""
@@ -185,10 +188,15 @@ def build(
     namespace: bool | None = None,
     ephemeral_mb: int = DEFAULT_EPHEMERAL_MB,
     interpreter: runtime_files.Interpreter | None = None,
+    python: bool = True,
+    runtime: str | None = None,
 ) -> Layout:
     """Lay the tree out; enter private namespaces when possible (``namespace=None``: auto); ``/tmp`` is
-    capped at ``ephemeral_mb`` there. ``interpreter``: the Python at ``/var/lang`` (default: this one)."""
+    capped at ``ephemeral_mb`` there. ``interpreter``: the Python at ``/var/lang`` (default: this one).
+    ``python=False``: a runtime without Python (``runtime``: nodejs* or provided.al2*, foreign_runtime.py):
+    ``/var/lang`` holds no Python and every host Python is masked in the sandbox."""
     py = interpreter or runtime_files.current_interpreter()
+    name = runtime or py.runtime
     root = Path(tempfile.mkdtemp(prefix="zerolag-sandbox-"))
     try:
         task = _unpack(code, root / "task", SEEN["task"])
@@ -211,21 +219,41 @@ def build(
         for d in (layout.tmp, layout.runtime):
             d.mkdir(mode=0o755)
         layout.tmp.chmod(0o1777)
+        node: Path | None = None
         if use_ns:
-            runtime_files.build_lang(
-                layout.lang, runtime_pkgs, link=False, interpreter=py, lang_in_sandbox=SEEN["lang"]
-            )
+            if python:
+                runtime_files.build_lang(
+                    layout.lang, runtime_pkgs, link=False, interpreter=py, lang_in_sandbox=SEEN["lang"]
+                )
+            else:
+                layout.lang.mkdir(mode=0o755)
+                node = foreign_runtime.build_lang(layout.lang, name, mount_point=True)
             try:
-                _enter_namespace(layout, runtime_pkgs, ephemeral_mb, py)
+                _enter_namespace(layout, runtime_pkgs if python else None, ephemeral_mb, py, node)
             except OSError as exc:
                 log.warning("no private namespaces, using the fallback layout: %s", exc)
                 layout.namespaced = False
                 shutil.rmtree(layout.lang)
         if not layout.namespaced:
-            runtime_files.build_lang(layout.lang, runtime_pkgs, link=True, interpreter=py)
-        runtime_files.build_runtime(
-            layout.runtime, layout.seen("lang"), layout.seen("runtime"), layout.seen("opt"), py.version
-        )
+            if python:
+                runtime_files.build_lang(layout.lang, runtime_pkgs, link=True, interpreter=py)
+            else:
+                log.warning("runtime %s without a mount namespace: the host's Python stays visible", name)
+                layout.lang.mkdir(mode=0o755)
+                foreign_runtime.build_lang(layout.lang, name)
+        if python:
+            runtime_files.build_runtime(
+                layout.runtime, layout.seen("lang"), layout.seen("runtime"), layout.seen("opt"), py.version
+            )
+        else:
+            foreign_runtime.build_runtime(
+                layout.runtime,
+                name,
+                task=layout.seen("task"),
+                runtime_seen=layout.seen("runtime"),
+                lang=layout.seen("lang"),
+                opt=layout.seen("opt"),
+            )
     except BaseException:
         shutil.rmtree(root, ignore_errors=True)
         raise
@@ -272,17 +300,53 @@ def _host_root(newroot: Path) -> list[Mount]:
     return binds
 
 
+MASK_FILE_OPTIONS = "bind,ro,nosuid,nodev,noexec"  # /dev/null over an executable: neither runs nor reads
+
+
+def _python_masks(root: Path) -> list[Mount]:
+    """Binds that hide every host Python (foreign_runtime.host_python_paths): ``/dev/null`` over each
+    executable, an empty read-only dir over each library dir."""
+    files, dirs = foreign_runtime.host_python_paths()
+    empty = root / "empty"
+    empty.mkdir(mode=0o755, exist_ok=True)
+    return [("/dev/null", path, MASK_FILE_OPTIONS) for path in files] + [
+        (str(empty), path, BIND_OPTIONS + ",noexec") for path in dirs
+    ]
+
+
+def _in_host_root(path: str) -> bool:
+    """Whether ``path`` (a real path) lies in a host dir the minimal root mounts."""
+    top = Path(path).parts[1] if len(Path(path).parts) > 1 else ""
+    return top in HOST_DIRS and Path("/", top).is_dir() and not Path("/", top).is_symlink()
+
+
 def _enter_namespace(
-    layout: Layout, runtime_pkgs: Path, ephemeral_mb: int, py: runtime_files.Interpreter
+    layout: Layout,
+    runtime_pkgs: Path | None,
+    ephemeral_mb: int,
+    py: runtime_files.Interpreter,
+    node: Path | None = None,
 ) -> None:
-    site = runtime_files.site_packages(Path(SEEN["lang"]), py.version)
+    """``runtime_pkgs``: the Python runtime's packages; None for a runtime without Python, whose sandbox sees
+    no host Python at all (foreign_runtime.py); ``node``: the host's node, mounted at /var/lang/bin/node."""
     sandbox = [
         (str(layout.task), "/var/task"),
         (str(layout.opt), "/opt"),
         (str(layout.runtime), "/var/runtime"),
         (str(layout.lang), "/var/lang"),
-        (str(py.prefix), f"{SEEN['lang']}/base"),  # the interpreter's installation, wherever it lives
-        (str(runtime_pkgs.resolve()), str(site)),  # after /var/lang: mounted on its empty site-packages dir
+    ]
+    masks: list[Mount] = []
+    if runtime_pkgs is not None:
+        site = runtime_files.site_packages(Path(SEEN["lang"]), py.version)
+        sandbox += [
+            (str(py.prefix), f"{SEEN['lang']}/base"),  # the interpreter's installation, wherever it lives
+            (str(runtime_pkgs.resolve()), str(site)),  # after /var/lang: mounted on its empty site-packages
+        ]
+    else:
+        if node is not None:
+            sandbox.append((str(node), f"{SEEN['lang']}/bin/node"))
+        masks = _python_masks(layout.root)
+    sandbox += [
         (str(_hosts_file(layout.root)), "/etc/hosts"),
         (str(_etc_file(layout.root, "passwd", PASSWD_LINE)), "/etc/passwd"),
         (str(_etc_file(layout.root, "group", f"{SANDBOX_USER}:x:{SANDBOX_GID}:")), "/etc/group"),
@@ -299,9 +363,13 @@ def _enter_namespace(
     attempts = [(True, True, image), (True, True, None), (True, False, None), (False, False, None)]
     for pid_ns, pivot, tmp_image in attempts if image else attempts[1:]:
         prefix = str(newroot) if pivot else ""
-        binds = (host if pivot else []) + [
-            (os.path.abspath(src), prefix + dst, BIND_OPTIONS) for src, dst in sandbox
-        ]
+        # the masks follow the host's dirs they cover (in the minimal root: its read-only /usr, /lib, ...)
+        hidden = [(src, prefix + dst, opts) for src, dst, opts in masks if not pivot or _in_host_root(dst)]
+        binds = (
+            (host if pivot else [])
+            + hidden
+            + [(os.path.abspath(src), prefix + dst, BIND_OPTIONS) for src, dst in sandbox]
+        )
         table = layout.root / f"fstab-{int(pid_ns)}{int(pivot)}{int(bool(tmp_image))}"
         proc = f"{prefix}/proc" if pid_ns and pivot else None  # unshare --mount-proc covers the host's
         mounts = fstab(binds, tmp=prefix + SEEN["tmp"], tmp_mb=ephemeral_mb, proc=proc, tmp_image=tmp_image)
@@ -321,6 +389,7 @@ def _enter_namespace(
             layout.pid_namespace = pid_ns
             layout.tmp = Path(f"/proc/{holder.pid}/root/tmp")  # the sandbox's /tmp, as the host reaches it
             layout.tmp_disk = tmp_image is not None
+            layout.python_hidden = runtime_pkgs is None
             if tmp_image is not None:
                 ephemeral_storage.prepare_root(layout.tmp)
             return

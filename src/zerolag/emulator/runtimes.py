@@ -45,16 +45,25 @@ class RuntimeNotAvailable(ValueError):
 class Runtime:
     """One entry of the runtime table."""
 
-    name: str  # as Lambda spells it: "python3.12", "provided.al2023"
-    family: str  # "python" (managed, awslambdaric inside) | "provided" (a bootstrap of the function's own)
+    name: str  # as Lambda spells it: "python3.12", "nodejs20.x", "provided.al2023"
+    # "python" (managed, awslambdaric inside) | "nodejs" (managed, the Node.js runtime client of
+    # foreign_runtime.py) | "provided" (a bootstrap of the function's own)
+    family: str
     version: str | None = None  # "3.12" for python
 
     @property
     def managed(self) -> bool:
         return self.family != "provided"
 
+    @property
+    def has_python(self) -> bool:
+        """Whether the sandbox has a Python: the python runtimes and the bare ``provided`` (the runtime's
+        ``/var/lang``); nodejs* and provided.al2* have none, as Lambda's images (foreign_runtime.py)."""
+        return self.family == "python" or self.name == "provided"
+
 
 PROVIDED = ("provided", "provided.al2", "provided.al2023")
+NODEJS = ("nodejs18.x", "nodejs20.x", "nodejs22.x")
 PYTHON_NAME = re.compile(r"^python3\.(\d{1,2})$")
 MIN_PYTHON_MINOR = 10
 
@@ -63,10 +72,12 @@ def parse(name: str) -> Runtime:
     """The table's entry for ``name``; ``RuntimeNotAvailable`` for a name Lambda (or we) do not know."""
     if name in PROVIDED:
         return Runtime(name, "provided")
+    if name in NODEJS:
+        return Runtime(name, "nodejs")
     match = PYTHON_NAME.match(name)
     if match and int(match.group(1)) >= MIN_PYTHON_MINOR:
         return Runtime(name, "python", f"3.{match.group(1)}")
-    known = ", ".join([f"python3.{MIN_PYTHON_MINOR}+ (python3.10, python3.11, ...)", *PROVIDED])
+    known = ", ".join([f"python3.{MIN_PYTHON_MINOR}+ (python3.10, python3.11, ...)", *NODEJS, *PROVIDED])
     raise RuntimeNotAvailable(f"unknown runtime {name!r}; known: {known}")
 
 
@@ -189,7 +200,7 @@ def _cached_runtime_dir(interpreter: Interpreter) -> Path:
 
 
 def resolve(name: str, explicit_dir: Path | None = None) -> tuple[Runtime, Interpreter | None, Path | None]:
-    """The runtime entry, its interpreter and its runtime dir (None for ``provided``)."""
+    """The runtime entry, its interpreter and its runtime dir (None for ``nodejs*`` and ``provided*``)."""
     runtime = parse(name)
     if runtime.version is None:
         return runtime, None, None

@@ -110,7 +110,7 @@ class Sandbox:
         with self._lock:
             if self._ctx is not None:
                 return
-            _, interpreter, runtime_dir = runtimes.resolve(self.cfg.runtime, self._runtime_dir)
+            entry, interpreter, runtime_dir = runtimes.resolve(self.cfg.runtime, self._runtime_dir)
             lay = layout.build(
                 self._code,
                 self._layers,
@@ -118,6 +118,8 @@ class Sandbox:
                 namespace=self._namespace,
                 ephemeral_mb=self._ephemeral_mb,
                 interpreter=interpreter,
+                python=entry.has_python,
+                runtime=entry.name,
             )
             with contextlib.ExitStack() as undo:
                 undo.callback(lay.close)

@@ -4,8 +4,10 @@
 # Runs the extension's entry point with `python3 -S` on the runtime's own interpreter, with the layer's private package
 # directory (<layer root>/zerolag/lib) as the only PYTHONPATH entry, so the function's sys.path is never
 # touched. The layer root is found relative to this script, so it works wherever the layer is mounted.
-# Where no Python 3.10+ exists (e.g. a Node.js runtime), it reports a clear /extension/init/error with the
-# error type Extension.NoPython instead of letting Init hang or fail obscurely.
+# Where the runtime has no Python 3.10+ (Node.js, Java, .NET, provided.al2023), the any-runtime layer's own
+# CPython (<layer root>/zerolag/python, docs/layer.md) runs it; without one (the Python-runtime layer), it
+# reports a clear /extension/init/error with the error type Extension.NoPython instead of letting Init hang
+# or fail obscurely.
 # Only shell builtins are used on the fast path (no dirname/readlink processes).
 
 case "$0" in
@@ -18,6 +20,8 @@ cd -P "$here/.." || exit 1
 root=$PWD
 cd "$start_dir" 2>/dev/null || cd /
 lib="$root/zerolag/lib"
+bundled="$root/zerolag/python"
+py=
 
 # Succeeds when $1 is a Python >= 3.10, judged by its name where that says the version, else by asking it.
 usable() {
@@ -63,7 +67,19 @@ find_python() {
   return 1
 }
 
-if find_python; then
+if ! find_python && [ -x "$bundled/bin/python3.11" ]; then
+  # The bundled interpreter: its standard library is $bundled/lib/python3.11 (PYTHONHOME says where).
+  # Its OpenSSL looks for CA certificates in /etc/pki/tls (Amazon Linux); elsewhere point it at the usual file.
+  py="$bundled/bin/python3.11"
+  PYTHONHOME="$bundled"
+  export PYTHONHOME
+  if [ -z "${SSL_CERT_FILE:-}" ] && [ ! -e /etc/pki/tls/cert.pem ] && [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+    SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
+    export SSL_CERT_FILE
+  fi
+fi
+
+if [ -n "${py:-}" ]; then
   PYTHONPATH="$lib"
   PYTHONDONTWRITEBYTECODE=1
   export PYTHONPATH PYTHONDONTWRITEBYTECODE

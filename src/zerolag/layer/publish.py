@@ -15,6 +15,12 @@ from zerolag.layer.build import build_layer
 # The layer is POSIX sh plus pure Python, so it runs on both architectures and every Python 3.10+ runtime.
 DEFAULT_ARCHITECTURES: tuple[str, ...] = ("x86_64", "arm64")
 DEFAULT_RUNTIMES: tuple[str, ...] = ("python3.10", "python3.11", "python3.12", "python3.13")
+# The any-runtime layer (docs/layer.md): one architecture per zip; CompatibleRuntimes holds at most 15.
+ANY_RUNTIMES: tuple[str, ...] = (
+    "nodejs18.x", "nodejs20.x", "nodejs22.x", "java17", "java21", "dotnet8",
+    "provided.al2", "provided.al2023", "python3.11", "python3.12", "python3.13",
+)  # fmt: skip
+_ELF_ARCH = {"x86_64": "x86_64", "aarch64": "arm64"}
 DEFAULT_DESCRIPTION = "zerolag: zero-overhead telemetry (extension, agent, exec wrapper)"
 MAX_DIRECT_UPLOAD_BYTES = 50 * 1024 * 1024  # PublishLayerVersion's limit for an inline ZipFile
 
@@ -59,6 +65,24 @@ def publish_zip(
     return str(reply["LayerVersionArn"])
 
 
+def bundled_arch(zip_bytes: bytes) -> str | None:
+    """The Lambda architecture of an any-runtime layer's bundled interpreter; None for the Python layer."""
+    import io
+    import zipfile
+
+    from zerolag.layer.anyruntime import elf
+    from zerolag.layer.anyruntime.layer import BUNDLED_EXECUTABLE
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(zip_bytes)) as archive:
+            if BUNDLED_EXECUTABLE.as_posix() not in archive.namelist():
+                return None
+            machine = elf.parse(archive.read(BUNDLED_EXECUTABLE.as_posix())).machine_name
+    except (zipfile.BadZipFile, elf.ElfError) as exc:
+        raise PublishError(f"the layer zip is unreadable: {exc}") from exc
+    return _ELF_ARCH.get(machine, machine)
+
+
 def publish_layer(
     *,
     name: str,
@@ -75,6 +99,13 @@ def publish_layer(
             zip_bytes = build_layer(Path(tmp) / "layer.zip").read_bytes()
     else:
         zip_bytes = Path(zip_path).read_bytes()
+    arch = bundled_arch(zip_bytes)
+    if arch is not None:  # an any-runtime layer runs on its interpreter's architecture only
+        if architectures and list(architectures) != [arch]:
+            raise PublishError(
+                f"this layer's interpreter is {arch}; it cannot be published for {architectures}"
+            )
+        architectures, runtimes = [arch], runtimes or ANY_RUNTIMES
     return publish_zip(
         client,
         name=name,

@@ -8,6 +8,7 @@ the report, so a failure says which step failed and why.
 from __future__ import annotations
 
 import json
+import platform
 import stat
 import tempfile
 import zipfile
@@ -67,13 +68,43 @@ def check_structure(zip_path: Path) -> list[Check]:
     return checks
 
 
+def _bundled_cpu(zip_path: Path) -> str | None:
+    """The CPU of the any-runtime layer's bundled interpreter; None for the Python-runtime layer."""
+    from zerolag.layer.anyruntime import elf
+    from zerolag.layer.anyruntime.layer import BUNDLED_EXECUTABLE
+
+    with zipfile.ZipFile(zip_path) as archive:
+        if BUNDLED_EXECUTABLE.as_posix() not in archive.namelist():
+            return None
+        try:
+            return elf.parse(archive.read(BUNDLED_EXECUTABLE.as_posix())).machine_name
+        except elf.ElfError:
+            return "unknown"
+
+
 def verify_layer(zip_path: Path, *, run: bool = True, timeout: float = 3.0) -> Report:
     """Check ``zip_path``'s structure and, when ``run`` and the structure is sound, run it in the emulator
-    (``timeout``: the function's timeout, Lambda's default of 3 s)."""
-    report = Report(check_structure(Path(zip_path)))
-    if run and report.ok:
-        with tempfile.TemporaryDirectory(prefix="zerolag-verify-") as tmp:
-            report.checks.extend(run_checks(Path(zip_path), Path(tmp), timeout=timeout))
+    (``timeout``: the function's timeout, Lambda's default of 3 s).
+
+    An any-runtime layer (docs/layer.md) also gets its bundled interpreter checked (ELF, start, imports),
+    and its emulator run is on ``nodejs20.x``, where the sandbox has no Python but the bundled one. A layer
+    for another architecture than this machine's is not run in the emulator (its interpreter still is, under
+    qemu-user)."""
+    zip_path = Path(zip_path)
+    report = Report(check_structure(zip_path))
+    if not report.ok:
+        return report
+    cpu = _bundled_cpu(zip_path)
+    with tempfile.TemporaryDirectory(prefix="zerolag-verify-") as tmp:
+        if cpu is not None:
+            from zerolag.layer.anyruntime.verify import interpreter_checks
+
+            (Path(tmp) / "interpreter").mkdir()
+            report.checks.extend(interpreter_checks(zip_path, Path(tmp) / "interpreter"))
+        if run and report.ok and cpu in (None, platform.machine()):
+            runtime = None if cpu is None else "nodejs20.x"  # None: the emulator's own python3.X
+            (Path(tmp) / "run").mkdir()
+            report.checks.extend(run_checks(zip_path, Path(tmp) / "run", timeout=timeout, runtime=runtime))
     return report
 
 

@@ -50,6 +50,27 @@ def handler(event, context):
 '''
 
 
+# The same for a Node.js function (the any-runtime layer's run: a sandbox without Python).
+NODE_HANDLER_SOURCE = f"""
+const http = require('http');
+const SPAN = JSON.stringify({{resourceSpans: [{{resource: {{attributes: []}},
+  scopeSpans: [{{scope: {{name: 'verify'}},
+  spans: [{{traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331',
+  name: '{VERIFY_SPAN_NAME}', kind: 2, startTimeUnixNano: '1', endTimeUnixNano: '2'}}]}}]}}]}});
+exports.handler = (event) => new Promise((resolve, reject) => {{
+  const port = process.env.ZEROLAG_EXTENSION_PORT || 4318;
+  const headers = {{'Content-Type': 'application/json'}};
+  const options = {{host: '127.0.0.1', port, method: 'POST', path: '/v1/traces', headers}};
+  const req = http.request(options, (res) => {{
+    res.resume();
+    res.on('end', () => resolve({{echo: event, receiver_status: res.statusCode, agent: false}}));
+  }});
+  req.on('error', reject);
+  req.end(SPAN);
+}});
+"""
+
+
 def free_port() -> int:
     """A port free on loopback now (for the extension's listeners, which must not collide with others')."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -112,7 +133,7 @@ def _extension_states(telemetry: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def _invoke_checks(result: Any, kind: str) -> list[Check]:
+def _invoke_checks(result: Any, kind: str, *, python: bool = True) -> list[Check]:
     try:
         body = result.json()
     except ValueError:
@@ -122,8 +143,9 @@ def _invoke_checks(result: Any, kind: str) -> list[Check]:
     checks = [Check(f"{kind} invocation succeeds", ok, detail if ok else f"{detail}: {result.body[:300]!r}")]
     receiver = body.get("receiver_status") if isinstance(body, dict) else None
     checks.append(Check(f"{kind}: extension receiver accepts OTLP", receiver == 200, f"HTTP {receiver}"))
-    agent = isinstance(body, dict) and body.get("agent") is True
-    checks.append(Check(f"{kind}: agent importable from /opt/python", agent))
+    if python:
+        agent = isinstance(body, dict) and body.get("agent") is True
+        checks.append(Check(f"{kind}: agent importable from /opt/python", agent))
     return checks
 
 
@@ -134,15 +156,16 @@ def _has_wrapper(zip_path: Path) -> bool:
         return WRAPPER.as_posix() in archive.namelist()
 
 
-def _run(zip_path: Path, code_dir: Path, sink: _Sink, timeout: float) -> list[Check]:
+def _run(zip_path: Path, code_dir: Path, sink: _Sink, timeout: float, runtime: str) -> list[Check]:
     from zerolag.emulator import Sandbox
 
+    python = runtime.startswith("python")
     env = {
         "ZEROLAG_OTLP_ENDPOINT": sink.endpoint,
         "ZEROLAG_EXTENSION_PORT": str(free_port()),
         "ZEROLAG_THUNDRA_PORT": str(free_port()),
     }
-    wrapper = _has_wrapper(zip_path)
+    wrapper = _has_wrapper(zip_path) and python
     if wrapper:
         env["AWS_LAMBDA_EXEC_WRAPPER"] = f"/opt/{WRAPPER.as_posix()}"
     sandbox = Sandbox(
@@ -152,12 +175,16 @@ def _run(zip_path: Path, code_dir: Path, sink: _Sink, timeout: float) -> list[Ch
         env=env,
         timeout=timeout,
         function_name=FUNCTION_NAME,
+        runtime=runtime,
     )
     with sandbox as sb:
         cold = sb.invoke({"verify": True})
-        checks = [Check("extension registers", bool(_extension_states(sb.telemetry)), "platform.extension")]
-        checks.extend(_invoke_checks(cold, "cold"))
-        checks.extend(_invoke_checks(sb.invoke({"verify": True}), "warm"))
+        checks = [] if python else [_no_python_check(sb)]
+        checks.append(
+            Check("extension registers", bool(_extension_states(sb.telemetry)), "platform.extension")
+        )
+        checks.extend(_invoke_checks(cold, "cold", python=python))
+        checks.extend(_invoke_checks(sb.invoke({"verify": True}), "warm", python=python))
         sb.shutdown()
         lines = [_extension_record(line) for line in sb.logs if line.source == "extension"]
     checks.append(_shutdown_check(lines))
@@ -165,10 +192,18 @@ def _run(zip_path: Path, code_dir: Path, sink: _Sink, timeout: float) -> list[Ch
         sent = [body for path, body in sink.bodies if path == "/v1/traces"]
     flushed = any(VERIFY_SPAN_NAME.encode() in body for body in sent)
     checks.append(Check("span forwarded to the backend", flushed, f"{len(sent)} trace batches"))
-    agent_spans = sum(body.count(AGENT_SPAN_NAME.encode()) for body in sent)
-    how = "through the exec wrapper" if wrapper else "no exec wrapper in the layer"
-    checks.append(Check("agent spans forwarded", agent_spans > 0, f"{agent_spans} of 2, {how}"))
+    if python:
+        agent_spans = sum(body.count(AGENT_SPAN_NAME.encode()) for body in sent)
+        how = "through the exec wrapper" if wrapper else "no exec wrapper in the layer"
+        checks.append(Check("agent spans forwarded", agent_spans > 0, f"{agent_spans} of 2, {how}"))
     return checks
+
+
+def _no_python_check(sb: Any) -> Check:
+    """On a runtime without Python the sandbox must hide the host's, or the run proves nothing."""
+    hidden = bool(getattr(sb.layout, "python_hidden", False))
+    detail = "host Python masked" if hidden else "no mount namespace: the host's Python is visible"
+    return Check(f"{sb.cfg.runtime} sandbox has no Python but the layer's", hidden, detail)
 
 
 def _extension_record(line: Any) -> dict[str, Any]:
@@ -194,17 +229,31 @@ def _shutdown_check(records: list[dict[str, Any]]) -> Check:
     return Check("SHUTDOWN is clean", ok, f"reason {last.get('reason')}, unsent {last.get('unsent_items')}")
 
 
-def run_checks(zip_path: Path, work_dir: Path, *, timeout: float = 3.0) -> list[Check]:
-    """Run ``zip_path`` in the emulator with the tiny handler; never raises, failures are checks."""
+def run_checks(
+    zip_path: Path, work_dir: Path, *, timeout: float = 3.0, runtime: str | None = None
+) -> list[Check]:
+    """Run ``zip_path`` in the emulator with the tiny handler on ``runtime`` (python3.x, default: the
+    emulator's own version; or nodejs20.x for the any-runtime layer); never raises, failures are checks."""
+    if runtime is None:
+        from zerolag.emulator.runtimes import default_runtime
+
+        runtime = default_runtime()
     code_dir = work_dir / "code"
     code_dir.mkdir()
-    (code_dir / "app.py").write_text(HANDLER_SOURCE, encoding="utf-8")
+    if runtime.startswith("nodejs"):
+        import shutil
+
+        if shutil.which("node") is None:
+            return [Check(f"{runtime} run", False, "Node.js (node on PATH) is needed to run the layer on it")]
+        (code_dir / "app.js").write_text(NODE_HANDLER_SOURCE, encoding="utf-8")
+    else:
+        (code_dir / "app.py").write_text(HANDLER_SOURCE, encoding="utf-8")
     try:
         import zerolag.emulator  # noqa: F401
     except ImportError as exc:
         return [Check("emulator available", False, str(exc))]
     with otlp_sink() as sink:
         try:
-            return _run(zip_path, code_dir, sink, timeout)
+            return _run(zip_path, code_dir, sink, timeout, runtime)
         except Exception as exc:  # a crash in the run is a failed check, reported with its cause
             return [Check("runs in the emulator", False, f"{type(exc).__name__}: {exc}")]

@@ -152,8 +152,11 @@ def test_rotel_as_the_gateway_between_the_extension_and_the_collector(
     client = Client(collector)
 
     def arrived() -> bool:
+        # Rotel batches each signal on its own, so the logs may come after the spans and platform metrics
         rows = client.get_json("/api/invocations?function=via-rotel")["invocations"]
-        return {r["request_id"] for r in rows if r["billed_ms"] is not None} >= request_ids
+        if not {r["request_id"] for r in rows if r["billed_ms"] is not None} >= request_ids:
+            return False
+        return all(client.get_json(f"/api/invocations/{rid}")["logs"] for rid in request_ids)
 
     raw_http.wait_for(arrived, timeout=60, what="both invocations through Rotel")
     for request_id in request_ids:
